@@ -1,0 +1,5 @@
+import sys
+
+from streamsr._cli import main
+
+sys.exit(main())

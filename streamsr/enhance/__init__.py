@@ -1,0 +1,1 @@
+"""Enhance: the SRCNN, its weights, training and evaluation."""

@@ -1,0 +1,161 @@
+"""Face images for training and validation: discovery, hold-out split, patch batches."""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from streamsr._errors import DatasetError
+from streamsr.enhance._degrade import Protocol, h264, sample_degradation, upscale_bicubic
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+# Grayscale faces aligned with black borders (LFW-like): keep the central part only.
+_GRAY_CENTER = 128
+
+
+def find_images(roots: Sequence[str | Path]) -> list[Path]:
+    """Every image file under ``roots`` (sorted), or ``DatasetError`` naming the problem."""
+    found: list[Path] = []
+    for root in roots:
+        p = Path(root)
+        if not p.exists():
+            raise DatasetError(f"data folder not found: {p}")
+        if p.is_file():
+            if p.suffix.lower() in IMAGE_SUFFIXES:
+                found.append(p)
+            continue
+        found.extend(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+    if not found:
+        raise DatasetError(f"no images (jpg/png/bmp/webp) in {', '.join(str(r) for r in roots)}")
+    return sorted(found)
+
+
+def read_rgb(path: Path) -> np.ndarray | None:
+    """Read an image as RGB uint8 (grayscale replicated); ``None`` when unreadable."""
+    try:
+        data = np.fromfile(str(path), np.uint8)
+    except OSError:
+        return None
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        return None
+    if img.dtype != np.uint8:
+        img = (img / 257).astype(np.uint8) if img.dtype == np.uint16 else img.astype(np.uint8)
+    if img.ndim == 2:
+        return np.repeat(img[..., None], 3, axis=2)
+    if img.shape[2] == 4:
+        img = img[..., :3]
+    return np.ascontiguousarray(img[..., ::-1])
+
+
+def is_gray(rgb24: np.ndarray) -> bool:
+    return bool(np.array_equal(rgb24[..., 0], rgb24[..., 1]) and np.array_equal(rgb24[..., 1], rgb24[..., 2]))
+
+
+def holdout_key(path: Path) -> str:
+    """What must not straddle train and validation: the identity folder when files are grouped
+    by person (LFW-like ``Name/Name_0001.jpg``), else the file itself."""
+    parent = path.parent.name
+    return parent if path.stem.startswith(parent) else path.name
+
+
+def is_validation(path: Path, every: int = 40) -> bool:
+    return zlib.crc32(holdout_key(path).encode()) % every == 0
+
+
+@dataclass
+class ImageSet:
+    images: list[np.ndarray]
+    gray: list[bool]
+    weights: np.ndarray  # sampling probability per image
+    unreadable: int
+
+
+def load_images(paths: Sequence[Path], *, min_side: int) -> ImageSet:
+    """Decode every image once; unreadable or too small ones are skipped and counted.
+
+    Each top-level group of files (grayscale vs colour) gets equal sampling weight per image
+    within it; colour images get two thirds of the draws when both kinds exist.
+    """
+    images: list[np.ndarray] = []
+    gray: list[bool] = []
+    unreadable = 0
+    for p in paths:
+        img = read_rgb(p)
+        if img is None:
+            unreadable += 1
+            continue
+        g = is_gray(img)
+        if g and min(img.shape[:2]) > _GRAY_CENTER + 16:
+            h, w = img.shape[:2]
+            y0, x0 = (h - _GRAY_CENTER) // 2, (w - _GRAY_CENTER) // 2
+            img = np.ascontiguousarray(img[y0 : y0 + _GRAY_CENTER, x0 : x0 + _GRAY_CENTER])
+        if min(img.shape[:2]) < min_side:
+            unreadable += 1
+            continue
+        images.append(img)
+        gray.append(g)
+    if not images:
+        raise DatasetError(f"none of the {len(paths)} images could be read (or all are smaller than {min_side} px)")
+    g_arr = np.array(gray)
+    n_gray, n_col = int(g_arr.sum()), int((~g_arr).sum())
+    w = np.ones(len(images))
+    if n_gray and n_col:
+        w[~g_arr] = (2 / 3) / n_col
+        w[g_arr] = (1 / 3) / n_gray
+    w /= w.sum()
+    return ImageSet(images, gray, w, unreadable)
+
+
+class PatchBatches(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
+    """Endless batches of (bicubic-upscaled degraded Y, true Y) patches in [0, 1]."""
+
+    def __init__(
+        self, images: ImageSet, *, scale: int, patch: int, batch: int, mode: Protocol,
+        clean_fraction: float, seed: int, h264_prob: float = 0.35,
+    ) -> None:
+        super().__init__()
+        self.images, self.scale, self.patch, self.batch = images, scale, patch, batch
+        self.mode, self.clean_fraction, self.seed, self.h264_prob = mode, clean_fraction, seed, h264_prob
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        rng = np.random.default_rng(self.seed)
+        cv2.setNumThreads(1)
+        while True:
+            yield self.make_batch(rng)
+
+    def make_batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        p, s = self.patch, self.scale
+        idx = rng.choice(len(self.images.images), size=self.batch, p=self.images.weights)
+        hrs, lrs, degraded = [], [], []
+        for i in idx:
+            img = self.images.images[i]
+            h, w = img.shape[:2]
+            y, x = int(rng.integers(0, h - p + 1)), int(rng.integers(0, w - p + 1))
+            hr = img[y : y + p, x : x + p]
+            if rng.random() < 0.5:
+                hr = hr[:, ::-1]
+            hr = np.ascontiguousarray(hr)
+            d = sample_degradation(rng, self.mode, clean_fraction=self.clean_fraction)
+            lrs.append(d.apply(hr, s, rng))
+            hrs.append(hr)
+            degraded.append(d.jpeg_quality is None and (d.blur_sigma > 0 or d.noise_sigma > 0))
+        if self.mode == "realistic" and rng.random() < self.h264_prob:
+            sel = [k for k, dg in enumerate(degraded) if dg]
+            if sel:
+                out = h264([lrs[k] for k in sel], int(rng.integers(20, 39)))
+                for k, o in zip(sel, out, strict=True):
+                    lrs[k] = o
+        xs = np.stack([cv2.cvtColor(upscale_bicubic(lr, (p, p)), cv2.COLOR_RGB2YCrCb)[..., 0] for lr in lrs])
+        ys = np.stack([cv2.cvtColor(hr, cv2.COLOR_RGB2YCrCb)[..., 0] for hr in hrs])
+        to_t = lambda a: torch.from_numpy(a).float().div_(255.0).unsqueeze(1)  # noqa: E731
+        return to_t(xs), to_t(ys)

@@ -1,0 +1,86 @@
+"""SRCNN (Dong et al., 2014): the network alone, built by name.
+
+Pre-upsampling: the caller upscales the low-resolution image with bicubic interpolation;
+three convolutions refine it (patch extraction and representation, non-linear mapping,
+reconstruction), ReLU after the first two. streamsr's variant is *residual*: the network
+predicts the difference between the high-resolution Y channel and its bicubic upscale, so
+``forward`` returns ``x + residual``. Padding replicates the border so that the output has
+the input's size (face crops are pasted back whole).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+ArchName = Literal["srcnn-955", "srcnn-915", "srcnn-315"]
+ARCHS: tuple[str, ...] = get_args(ArchName)
+
+
+@dataclass(frozen=True, slots=True)
+class ArchSpec:
+    kernels: tuple[int, int, int]
+    filters: tuple[int, int] = (64, 32)
+
+
+ARCH_SPECS: dict[str, ArchSpec] = {
+    "srcnn-955": ArchSpec((9, 5, 5)),
+    "srcnn-915": ArchSpec((9, 1, 5)),
+    "srcnn-315": ArchSpec((3, 1, 5)),
+}
+
+
+class SRCNN(nn.Module):
+    """Residual SRCNN on ``channels`` input planes (1 = luma)."""
+
+    def __init__(self, spec: ArchSpec, channels: int = 1) -> None:
+        super().__init__()
+        k1, k2, k3 = spec.kernels
+        f1, f2 = spec.filters
+        self.spec = spec
+        self.channels = channels
+        self.extract = nn.Conv2d(channels, f1, k1, padding=k1 // 2, padding_mode="replicate")
+        self.mapping = nn.Conv2d(f1, f2, k2, padding=k2 // 2, padding_mode="replicate")
+        self.reconstruct = nn.Conv2d(f2, channels, k3, padding=k3 // 2, padding_mode="replicate")
+        self.act = nn.ReLU(inplace=True)
+        # The residual starts near zero, so the untrained network is the bicubic baseline.
+        nn.init.normal_(self.reconstruct.weight, std=1e-3)
+        nn.init.zeros_(self.reconstruct.bias)
+
+    @property
+    def receptive_field(self) -> int:
+        return sum(self.spec.kernels) - 2
+
+    @property
+    def valid_crop(self) -> int:
+        """Pixels per side that :meth:`forward_valid` loses."""
+        return (self.receptive_field - 1) // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r = self.act(self.extract(x))
+        r = self.act(self.mapping(r))
+        return x + self.reconstruct(r)
+
+    def forward_valid(self, x: torch.Tensor) -> torch.Tensor:
+        """Unpadded convolutions, as the SRCNN paper trains: the output is the centre of the
+        input, ``valid_crop`` pixels smaller per side, and costs about a third less."""
+        r = self.act(F.conv2d(x, self.extract.weight, self.extract.bias))
+        r = self.act(F.conv2d(r, self.mapping.weight, self.mapping.bias))
+        r = F.conv2d(r, self.reconstruct.weight, self.reconstruct.bias)
+        c = self.valid_crop
+        return x[..., c:-c, c:-c] + r
+
+
+def build_srcnn(arch: str, channels: int = 1) -> SRCNN:
+    """Build an untrained SRCNN by name; raise ``ValueError`` naming the allowed archs."""
+    from streamsr._errors import ConfigError
+
+    try:
+        spec = ARCH_SPECS[arch]
+    except KeyError:
+        raise ConfigError(f"unknown arch {arch!r}; choose one of {', '.join(ARCHS)}") from None
+    return SRCNN(spec, channels)
