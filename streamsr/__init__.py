@@ -12,20 +12,27 @@ from streamsr._errors import (
     WeightsError,
 )
 from streamsr._frame import Faces, Frame
+from streamsr.enhance import Enhancer, load_enhancer
+from streamsr.runtime import Pipeline, PipelineOptions, PipelineStats
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
     "DatasetError",
+    "Enhancer",
     "Faces",
     "Frame",
     "MissingExtraError",
+    "Pipeline",
     "PipelineError",
+    "PipelineOptions",
+    "PipelineStats",
     "SinkError",
     "SourceError",
     "StreamSRError",
     "StreamTimeoutError",
     "WeightsError",
     "__version__",
+    "load_enhancer",
 ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -22,43 +24,249 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     train(
         TrainOptions(
-            data=tuple(args.data), scale=args.scale, out=Path(args.out), arch=args.arch,
-            minutes=args.minutes, steps=args.steps, val=tuple(args.val or ()), seed=args.seed,
+            data=tuple(args.data),
+            scale=args.scale,
+            out=Path(args.out),
+            arch=args.arch,
+            minutes=args.minutes,
+            steps=args.steps,
+            val=tuple(args.val or ()),
+            seed=args.seed,
             resume=Path(args.resume) if args.resume else None,
-            init=Path(args.init) if args.init else None, degrade=args.degrade,
+            init=Path(args.init) if args.init else None,
+            degrade=args.degrade,
             clean_fraction=args.clean_fraction,
+            lr=args.lr,
         )
     )
     return 0
 
 
-def _add_train(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_train(sub: argparse._SubParsersAction) -> None:
     from streamsr.enhance._srcnn import ARCHS
 
     p = sub.add_parser("train", help="train SRCNN weights on a folder tree of face images")
-    p.add_argument("--data", nargs="+", required=True, metavar="DIR", help="folders of face images (jpg/png)")
+    p.add_argument(
+        "--data", nargs="+", required=True, metavar="DIR", help="folders of face images (jpg/png)"
+    )
     p.add_argument("--scale", type=int, choices=(2, 3, 4), required=True)
     p.add_argument("--arch", default="srcnn-955", choices=ARCHS)
     p.add_argument("--out", required=True, metavar="PATH", help="weights file to write (.pt)")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--minutes", type=float, help="train for this wall-clock time")
     g.add_argument("--steps", type=int, help="train for this many steps")
-    p.add_argument("--val", nargs="+", metavar="DIR", help="validation folders (default: a held-out part of --data)")
+    p.add_argument(
+        "--val",
+        nargs="+",
+        metavar="DIR",
+        help="validation folders (default: a held-out part of --data)",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", metavar="CKPT", help="continue from a .ckpt written by an earlier run")
-    p.add_argument("--init", metavar="PATH", help="start from these weights (fine-tuning, another scale)")
-    p.add_argument("--degrade", choices=("clean", "realistic"), default="clean",
-                   help="clean downscales only, or add blur, noise, JPEG and H.264 as in footage")
-    p.add_argument("--clean-fraction", type=float, default=0.3,
-                   help="share of clean samples in --degrade realistic (default 0.3)")
+    p.add_argument(
+        "--resume", metavar="CKPT", help="continue from a .ckpt written by an earlier run"
+    )
+    p.add_argument(
+        "--init", metavar="PATH", help="start from these weights (fine-tuning, another scale)"
+    )
+    p.add_argument(
+        "--degrade",
+        choices=("clean", "realistic"),
+        default="clean",
+        help="clean downscales only, or add blur, noise, JPEG and H.264 as in footage",
+    )
+    p.add_argument(
+        "--clean-fraction",
+        type=float,
+        default=0.3,
+        help="share of clean samples in --degrade realistic (default 0.3)",
+    )
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=1e-3,
+        help="Adam learning rate of the first two layers "
+        "(the last gets a tenth); cosine decay over the run (default 1e-3)",
+    )
     p.set_defaults(func=_cmd_train)
 
 
-_ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [_add_train]  # type: ignore[type-arg]
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from streamsr.enhance._dataset import find_images
+    from streamsr.enhance._enhancer import load_enhancer
+    from streamsr.enhance._eval import (
+        classic_methods,
+        enhancer_method,
+        evaluate_crops,
+        face_crops,
+        format_table,
+    )
+
+    enhancer = load_enhancer(
+        args.scale, arch=args.arch, weights=args.weights, variant=args.variant, device=args.device
+    )
+    crops = face_crops(find_images(args.data))
+    if not crops.crops:
+        from streamsr._errors import DatasetError
+
+        raise DatasetError(f"no face crop of at least 189 px found in {', '.join(args.data)}")
+    methods = {**classic_methods(args.scale), "model": enhancer_method(enhancer)}
+    scores = evaluate_crops(crops.crops, scale=args.scale, degrade=args.degrade, methods=methods)
+    result: dict[str, object] = {
+        "scale": args.scale,
+        "images": crops.images,
+        "faces": len(crops.crops),
+        **scores,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(format_table({**result, "degrade": args.degrade}))
+        print(
+            f"model: {enhancer.meta.get('path')}; {crops.unreadable} unreadable, {crops.too_small} faces too small"
+        )
+    return 0
+
+
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    from streamsr.enhance._srcnn import ARCHS
+
+    p = sub.add_parser("eval", help="PSNR/SSIM of bicubic, Lanczos and the model on face crops")
+    p.add_argument(
+        "--data", nargs="+", required=True, metavar="DIR", help="folders of high-quality images"
+    )
+    p.add_argument("--scale", type=int, choices=(2, 3, 4), required=True)
+    p.add_argument("--arch", default="srcnn-955", choices=ARCHS)
+    p.add_argument("--weights", metavar="PATH", help="weights file (default: the shipped ones)")
+    p.add_argument(
+        "--variant", choices=("clean", "video"), default="clean", help="which shipped weights"
+    )
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument(
+        "--degrade",
+        choices=("clean", "realistic"),
+        default="clean",
+        help="clean: antialiased bicubic downscale; realistic: blur 1.0, downscale, JPEG 60",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_eval)
+
+
+def _cmd_enhance(args: argparse.Namespace) -> int:
+    import json
+
+    from streamsr._demo import demo_input, write_side_by_side
+    from streamsr.runtime._pipeline import Pipeline
+
+    if args.demo == (args.input is not None):
+        from streamsr._errors import ConfigError
+
+        raise ConfigError("give an INPUT video or --demo (not both)")
+    src = demo_input() if args.demo else args.input
+    opts = {
+        k: getattr(args, k)
+        for k in (
+            "scale",
+            "arch",
+            "variant",
+            "device",
+            "weights",
+            "detect_every",
+            "min_face",
+            "codec",
+            "crf",
+            "preset",
+            "mark",
+            "overwrite",
+        )
+    }
+    interrupted = False
+    with Pipeline(src, args.output, **opts) as p:
+        log.info("%s -> %s: x%d, %s", p.source.name, args.output, args.scale, p.enhancer)
+        try:
+            p.run(progress=not args.no_progress)
+        except KeyboardInterrupt:
+            interrupted = True
+            p.stats.interrupted = True
+    st = p.stats
+    ms = ", ".join(f"{k} {v:.1f}" for k, v in st.stage_ms.items())
+    log.info(
+        "%s %d frames in %.1f s (%.1f fps); %d frames with faces, %d faces enhanced, %d tracks, "
+        "%d decode errors; ms per frame: %s",
+        "interrupted after" if interrupted else "done:",
+        st.frames_out,
+        st.seconds,
+        st.fps,
+        st.frames_with_faces,
+        st.faces_enhanced,
+        st.tracks,
+        st.decode_errors,
+        ms,
+    )
+    if args.stats_json:
+        Path(args.stats_json).write_text(json.dumps(st.to_dict(), indent=2) + "\n")
+    if interrupted:
+        print(
+            f"streamsr: interrupted; {args.output} holds the {st.frames_out} frames processed",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    if args.demo:
+        pic = Path(args.output).with_suffix(".png")
+        if write_side_by_side(src, pic, p.enhancer):
+            log.info("side-by-side picture (bicubic | enhanced): %s", pic)
+    return 0
+
+
+def _add_enhance(sub: argparse._SubParsersAction) -> None:
+    from streamsr.enhance._srcnn import ARCHS
+
+    p = sub.add_parser("enhance", help="enhance the faces of a recorded video")
+    p.add_argument("input", nargs="?", help="input video (any container and codec FFmpeg reads)")
+    p.add_argument("-o", "--output", required=True, help="output video (.mp4, .mkv, .mov, .ts)")
+    p.add_argument("--demo", action="store_true", help="use the bundled demo clip as input")
+    p.add_argument("--scale", type=int, choices=(2, 3, 4), default=2)
+    p.add_argument("--arch", default="srcnn-955", choices=ARCHS)
+    p.add_argument(
+        "--variant",
+        choices=("clean", "video"),
+        default="video",
+        help="shipped weights: video (trained with blur, noise, compression) or clean",
+    )
+    p.add_argument("--weights", metavar="PATH", help="weights file instead of the shipped ones")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument(
+        "--detect-every",
+        type=int,
+        default=3,
+        metavar="N",
+        help="run the face detector every N frames, track in between (default 3)",
+    )
+    p.add_argument(
+        "--min-face", type=int, default=0, metavar="PX", help="ignore faces narrower than PX"
+    )
+    p.add_argument("--codec", choices=("h264", "hevc", "av1"), default="h264")
+    p.add_argument("--crf", type=int, help="encoder quality (default: 20 for h264)")
+    p.add_argument("--preset", help="encoder preset (default: veryfast for h264/hevc)")
+    p.add_argument(
+        "--mark",
+        action="store_true",
+        help="outline enhanced regions and label them with the track id",
+    )
+    p.add_argument("--stats-json", metavar="PATH", help="write the run's statistics as JSON")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_enhance)
+
+
+_ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [_add_enhance, _add_train, _add_eval]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="streamsr", description="Enhance the faces in live and recorded video.")
+    parser = argparse.ArgumentParser(
+        prog="streamsr", description="Enhance the faces in live and recorded video."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -67,11 +275,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _raise_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM stops cleanly, as Ctrl-C does
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
+    )
     try:
         return int(args.func(args))
     except StreamSRError as exc:

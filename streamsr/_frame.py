@@ -64,9 +64,13 @@ class Faces:
     def __post_init__(self) -> None:
         n = len(self.xyxy)
         if self.xyxy.dtype != np.float32 or self.xyxy.shape != (n, 4):
-            raise ValueError(f"Faces.xyxy must be (N, 4) float32, got {self.xyxy.shape} {self.xyxy.dtype}")
+            raise ValueError(
+                f"Faces.xyxy must be (N, 4) float32, got {self.xyxy.shape} {self.xyxy.dtype}"
+            )
         if self.scores.dtype != np.float32 or self.scores.shape != (n,):
-            raise ValueError(f"Faces.scores must be ({n},) float32, got {self.scores.shape} {self.scores.dtype}")
+            raise ValueError(
+                f"Faces.scores must be ({n},) float32, got {self.scores.shape} {self.scores.dtype}"
+            )
         if self.track_ids.dtype != np.int64 or self.track_ids.shape != (n,):
             raise ValueError(
                 f"Faces.track_ids must be ({n},) int64, got {self.track_ids.shape} {self.track_ids.dtype}"

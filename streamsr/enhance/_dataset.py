@@ -58,7 +58,10 @@ def read_rgb(path: Path) -> np.ndarray | None:
 
 
 def is_gray(rgb24: np.ndarray) -> bool:
-    return bool(np.array_equal(rgb24[..., 0], rgb24[..., 1]) and np.array_equal(rgb24[..., 1], rgb24[..., 2]))
+    return bool(
+        np.array_equal(rgb24[..., 0], rgb24[..., 1])
+        and np.array_equal(rgb24[..., 1], rgb24[..., 2])
+    )
 
 
 def holdout_key(path: Path) -> str:
@@ -105,7 +108,9 @@ def load_images(paths: Sequence[Path], *, min_side: int) -> ImageSet:
         images.append(img)
         gray.append(g)
     if not images:
-        raise DatasetError(f"none of the {len(paths)} images could be read (or all are smaller than {min_side} px)")
+        raise DatasetError(
+            f"none of the {len(paths)} images could be read (or all are smaller than {min_side} px)"
+        )
     g_arr = np.array(gray)
     n_gray, n_col = int(g_arr.sum()), int((~g_arr).sum())
     w = np.ones(len(images))
@@ -116,16 +121,29 @@ def load_images(paths: Sequence[Path], *, min_side: int) -> ImageSet:
     return ImageSet(images, gray, w, unreadable)
 
 
-class PatchBatches(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
+class PatchBatches(torch.utils.data.IterableDataset):
     """Endless batches of (bicubic-upscaled degraded Y, true Y) patches in [0, 1]."""
 
     def __init__(
-        self, images: ImageSet, *, scale: int, patch: int, batch: int, mode: Protocol,
-        clean_fraction: float, seed: int, h264_prob: float = 0.35,
+        self,
+        images: ImageSet,
+        *,
+        scale: int,
+        patch: int,
+        batch: int,
+        mode: Protocol,
+        clean_fraction: float,
+        seed: int,
+        h264_prob: float = 0.35,
     ) -> None:
         super().__init__()
         self.images, self.scale, self.patch, self.batch = images, scale, patch, batch
-        self.mode, self.clean_fraction, self.seed, self.h264_prob = mode, clean_fraction, seed, h264_prob
+        self.mode, self.clean_fraction, self.seed, self.h264_prob = (
+            mode,
+            clean_fraction,
+            seed,
+            h264_prob,
+        )
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         rng = np.random.default_rng(self.seed)
@@ -155,7 +173,9 @@ class PatchBatches(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
                 out = h264([lrs[k] for k in sel], int(rng.integers(20, 39)))
                 for k, o in zip(sel, out, strict=True):
                     lrs[k] = o
-        xs = np.stack([cv2.cvtColor(upscale_bicubic(lr, (p, p)), cv2.COLOR_RGB2YCrCb)[..., 0] for lr in lrs])
+        xs = np.stack(
+            [cv2.cvtColor(upscale_bicubic(lr, (p, p)), cv2.COLOR_RGB2YCrCb)[..., 0] for lr in lrs]
+        )
         ys = np.stack([cv2.cvtColor(hr, cv2.COLOR_RGB2YCrCb)[..., 0] for hr in hrs])
         to_t = lambda a: torch.from_numpy(a).float().div_(255.0).unsqueeze(1)  # noqa: E731
         return to_t(xs), to_t(ys)

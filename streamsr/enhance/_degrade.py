@@ -26,7 +26,11 @@ def downscale(rgb24: np.ndarray, scale: int, resampler: Resampler = "pil-bicubic
     size_wh = (w // scale, h // scale)
     if resampler == "pil-bicubic":
         return np.asarray(Image.fromarray(rgb24).resize(size_wh, Image.Resampling.BICUBIC))
-    interp = {"cv2-area": cv2.INTER_AREA, "cv2-cubic": cv2.INTER_CUBIC, "cv2-linear": cv2.INTER_LINEAR}
+    interp = {
+        "cv2-area": cv2.INTER_AREA,
+        "cv2-cubic": cv2.INTER_CUBIC,
+        "cv2-linear": cv2.INTER_LINEAR,
+    }
     return cv2.resize(rgb24, size_wh, interpolation=interp[resampler])
 
 
@@ -41,7 +45,9 @@ def gaussian_blur(rgb24: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(rgb24, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
 
 
-def add_noise(rgb24: np.ndarray, sigma: float, rng: np.random.Generator, *, gray: bool) -> np.ndarray:
+def add_noise(
+    rgb24: np.ndarray, sigma: float, rng: np.random.Generator, *, gray: bool
+) -> np.ndarray:
     """Gaussian sensor noise with standard deviation ``sigma`` in 0..255 units."""
     shape = (*rgb24.shape[:2], 1) if gray else rgb24.shape
     noise = rng.normal(0.0, sigma, shape).astype(np.float32)
@@ -52,7 +58,10 @@ def jpeg(rgb24: np.ndarray, quality: int) -> np.ndarray:
     ok, buf = cv2.imencode(".jpg", rgb24[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
-    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+    dec = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if dec is None:
+        raise RuntimeError("JPEG decoding failed")
+    return np.ascontiguousarray(dec[..., ::-1])
 
 
 def h264(images: list[np.ndarray], crf: int) -> list[np.ndarray]:
@@ -73,18 +82,22 @@ def h264(images: list[np.ndarray], crf: int) -> list[np.ndarray]:
         r, c = divmod(i, cols)
         mosaic[r * h : (r + 1) * h, c * w : (c + 1) * w] = im
     enc = av.CodecContext.create("libx264", "w")
-    enc.width, enc.height, enc.pix_fmt = mw16, mh16, "yuv420p"  # type: ignore[attr-defined]
+    enc.width, enc.height, enc.pix_fmt = mw16, mh16, "yuv420p"
     enc.options = {"crf": str(int(crf)), "preset": "veryfast", "tune": "zerolatency"}
     dec = av.CodecContext.create("h264", "r")
     frame = av.VideoFrame.from_ndarray(mosaic, format="rgb24")
-    packets = list(enc.encode(frame)) + list(enc.encode(None))  # type: ignore[attr-defined]
+    packets = list(enc.encode(frame)) + list(enc.encode(None))
     decoded = []
     for p in packets:
         decoded.extend(dec.decode(p))
     decoded.extend(dec.decode(None))
     out = decoded[0].to_ndarray(format="rgb24")
-    return [np.ascontiguousarray(out[(i // cols) * h : (i // cols + 1) * h, (i % cols) * w : (i % cols + 1) * w])
-            for i in range(n)]
+    return [
+        np.ascontiguousarray(
+            out[(i // cols) * h : (i // cols + 1) * h, (i % cols) * w : (i % cols + 1) * w]
+        )
+        for i in range(n)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +140,9 @@ def sample_resampler(rng: np.random.Generator) -> Resampler:
     return "cv2-linear"
 
 
-def sample_degradation(rng: np.random.Generator, mode: Protocol, *, clean_fraction: float) -> Degradation:
+def sample_degradation(
+    rng: np.random.Generator, mode: Protocol, *, clean_fraction: float
+) -> Degradation:
     """Draw a random degradation; in ``realistic`` mode ``clean_fraction`` of draws stay clean."""
     resampler = sample_resampler(rng)
     if mode == "clean" or rng.random() < clean_fraction:
@@ -137,6 +152,9 @@ def sample_degradation(rng: np.random.Generator, mode: Protocol, *, clean_fracti
     u = rng.random()
     jpeg_q = int(rng.integers(35, 91)) if u < 0.4 else None
     return Degradation(
-        resampler=resampler, blur_sigma=blur, noise_sigma=noise, noise_gray=bool(rng.random() < 0.3),
+        resampler=resampler,
+        blur_sigma=blur,
+        noise_sigma=noise,
+        noise_gray=bool(rng.random() < 0.3),
         jpeg_quality=jpeg_q,
     )

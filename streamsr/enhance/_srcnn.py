@@ -49,6 +49,7 @@ class SRCNN(nn.Module):
         self.act = nn.ReLU(inplace=True)
         # The residual starts near zero, so the untrained network is the bicubic baseline.
         nn.init.normal_(self.reconstruct.weight, std=1e-3)
+        assert self.reconstruct.bias is not None
         nn.init.zeros_(self.reconstruct.bias)
 
     @property

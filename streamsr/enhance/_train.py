@@ -63,7 +63,9 @@ class TrainOptions:
         build_srcnn(self.arch)  # raises ConfigError naming the allowed archs
 
 
-def _val_crops(images: Sequence[np.ndarray], scale: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _val_crops(
+    images: Sequence[np.ndarray], scale: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(HR, LR-bicubic-upscaled, Y of the upscale) for centre crops, clean PIL-bicubic protocol."""
     out = []
     for img in images[:VAL_MAX]:
@@ -82,7 +84,9 @@ def _y601(ycrcb_y: np.ndarray) -> np.ndarray:
 
 
 @torch.inference_mode()
-def validate(model: SRCNN, crops: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], scale: int) -> tuple[float, float]:
+def validate(
+    model: SRCNN, crops: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], scale: int
+) -> tuple[float, float]:
     """Mean PSNR-Y (dB) of (model, bicubic) on validation crops; ``scale`` px border shaved."""
     model.eval()
     pm, pb = [], []
@@ -118,13 +122,17 @@ def train(opts: TrainOptions) -> dict[str, object]:
         train_paths = [p for p in paths if not is_validation(p)]
         val_paths = [p for p in paths if is_validation(p)]
         if not train_paths or not val_paths:
-            raise DatasetError(f"too few images ({len(paths)}) to hold out a validation part; pass --val DIR")
+            raise DatasetError(
+                f"too few images ({len(paths)}) to hold out a validation part; pass --val DIR"
+            )
     t0 = time.monotonic()
     train_set = load_images(train_paths, min_side=PATCH)
     val_set = load_images(val_paths, min_side=VAL_CROP // 2)
     log.info(
         "data: %d training images, %d validation images, %d unreadable or too small skipped (%.0f s)",
-        len(train_set.images), len(val_set.images), train_set.unreadable + val_set.unreadable,
+        len(train_set.images),
+        len(val_set.images),
+        train_set.unreadable + val_set.unreadable,
         time.monotonic() - t0,
     )
     val_crops = _val_crops(val_set.images, opts.scale)
@@ -152,16 +160,23 @@ def train(opts: TrainOptions) -> dict[str, object]:
     elif opts.init is not None:
         from streamsr.enhance._weights import load_weights_file
 
-        sd, meta = load_weights_file(opts.init)
-        if meta.get("arch") != opts.arch:
-            raise WeightsError(f"--init weights {opts.init} are {meta.get('arch')}, not {opts.arch}")
+        sd, init_meta = load_weights_file(opts.init)
+        if init_meta.get("arch") != opts.arch:
+            raise WeightsError(
+                f"--init weights {opts.init} are {init_meta.get('arch')}, not {opts.arch}"
+            )
         model.load_state_dict(sd)
-        init_note = f"{Path(opts.init).name} ({meta.get('arch')} x{meta.get('scale')})"
-    model = model.to(memory_format=torch.channels_last)
+        init_note = f"{Path(opts.init).name} ({init_meta.get('arch')} x{init_meta.get('scale')})"
+    model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     batches = PatchBatches(
-        train_set, scale=opts.scale, patch=PATCH, batch=opts.batch, mode=opts.degrade,
-        clean_fraction=opts.clean_fraction, seed=opts.seed * 1_000_003 + step,
+        train_set,
+        scale=opts.scale,
+        patch=PATCH,
+        batch=opts.batch,
+        mode=opts.degrade,
+        clean_fraction=opts.clean_fraction,
+        seed=opts.seed * 1_000_003 + step,
     )
     loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=1, prefetch_factor=4)
     budget_s = opts.minutes * 60.0 if opts.minutes is not None else None
@@ -188,8 +203,15 @@ def train(opts: TrainOptions) -> dict[str, object]:
     def save_ckpt() -> None:
         ck_path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(
-            {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "elapsed_s": elapsed(),
-             "arch": opts.arch, "scale": opts.scale, "init": init_note},
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "step": step,
+                "elapsed_s": elapsed(),
+                "arch": opts.arch,
+                "scale": opts.scale,
+                "init": init_note,
+            },
             ck_path,
         )
 
@@ -220,12 +242,18 @@ def train(opts: TrainOptions) -> dict[str, object]:
                 save_ckpt()
             if now - last_log >= 10.0 or done:
                 last_log = now
-                left = (budget_s - elapsed()) if budget_s is not None else (
-                    (total_steps - step) * (now - t_start) / max(1, step)  # type: ignore[operator]
+                left = (
+                    (budget_s - elapsed())
+                    if budget_s is not None
+                    else (
+                        (total_steps - step) * (now - t_start) / max(1, step)  # type: ignore[operator]
+                    )
                 )
-                msg = (f"step {step} | loss {running:.6f} | val PSNR-Y {v_model:.2f} dB "
-                       f"({v_model - v_bic:+.2f} vs bicubic) | {step / max(1e-9, now - t_start):.1f} steps/s "
-                       f"| {max(0.0, left) / 60:.1f} min left")
+                msg = (
+                    f"step {step} | loss {running:.6f} | val PSNR-Y {v_model:.2f} dB "
+                    f"({v_model - v_bic:+.2f} vs bicubic) | {step / max(1e-9, now - t_start):.1f} steps/s "
+                    f"| {max(0.0, left) / 60:.1f} min left"
+                )
                 log.info(msg)
                 if sys.stderr.isatty():
                     sys.stderr.flush()
@@ -237,17 +265,35 @@ def train(opts: TrainOptions) -> dict[str, object]:
         best_state = model.state_dict()
         best = (v_model, v_bic)
     meta: dict[str, object] = {
-        "arch": opts.arch, "scale": opts.scale, "channels": "y",
-        "residual": True, "degrade": opts.degrade,
+        "arch": opts.arch,
+        "scale": opts.scale,
+        "channels": "y",
+        "residual": True,
+        "degrade": opts.degrade,
         "clean_fraction": opts.clean_fraction if opts.degrade == "realistic" else 1.0,
-        "data": [str(d) for d in opts.data], "train_images": len(train_set.images),
-        "val_images": len(val_crops), "steps": step, "batch": opts.batch, "patch": PATCH,
-        "minutes": round(elapsed() / 60, 1), "seed": opts.seed, "init": init_note,
-        "val_psnr_y": round(best[0], 3), "val_bicubic_psnr_y": round(best[1], 3),
-        "val_gain_db": round(best[0] - best[1], 3), "val_protocol": "centre crops, PIL bicubic, shave=scale",
-        "date": _dt.date.today().isoformat(), "torch": torch.__version__,
+        "data": [str(d) for d in opts.data],
+        "train_images": len(train_set.images),
+        "val_images": len(val_crops),
+        "steps": step,
+        "batch": opts.batch,
+        "patch": PATCH,
+        "minutes": round(elapsed() / 60, 1),
+        "seed": opts.seed,
+        "init": init_note,
+        "val_psnr_y": round(best[0], 3),
+        "val_bicubic_psnr_y": round(best[1], 3),
+        "val_gain_db": round(best[0] - best[1], 3),
+        "val_protocol": "centre crops, PIL bicubic, shave=scale",
+        "date": _dt.date.today().isoformat(),
+        "torch": str(torch.__version__),
     }
     save_weights(opts.out, best_state, meta)
-    log.info("wrote %s: val PSNR-Y %.2f dB (%+.2f vs bicubic) after %d steps, %.1f min",
-             opts.out, best[0], best[0] - best[1], step, elapsed() / 60)
+    log.info(
+        "wrote %s: val PSNR-Y %.2f dB (%+.2f vs bicubic) after %d steps, %.1f min",
+        opts.out,
+        best[0],
+        best[0] - best[1],
+        step,
+        elapsed() / 60,
+    )
     return meta

@@ -1,0 +1,139 @@
+"""Quality of the shipped SRCNN against the peers, on the same face crops and protocols.
+
+Peers (from ../shared/peers, never shipped): OpenCV dnn_superres ESPCN, FSRCNN, FSRCNN-small
+and LapSRN, and the Nhat-Thanh SRCNN-Pytorch weights (one model for every scale). Every method
+gets the same low-resolution input; PSNR-Y and SSIM-Y as in ``streamsr eval``.
+
+    python benchmarks/bench_quality.py --data ../shared/data/faces/eval/face_recognition \
+        --scales 2 3 4 --degrade clean realistic [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from streamsr.enhance._dataset import find_images
+from streamsr.enhance._enhancer import load_enhancer
+from streamsr.enhance._eval import (
+    classic_methods,
+    enhancer_method,
+    evaluate_crops,
+    face_crops,
+    format_table,
+)
+
+PEERS = Path(__file__).resolve().parents[2] / "shared" / "peers"
+
+
+def opencv_peers(scale: int) -> dict[str, object]:
+    out: dict[str, object] = {}
+    d = PEERS / "opencv_dnn_superres"
+    for algo, stem in [
+        ("espcn", "ESPCN"),
+        ("fsrcnn", "FSRCNN"),
+        ("fsrcnn", "FSRCNN-small"),
+        ("lapsrn", "LapSRN"),
+    ]:
+        p = d / f"{stem}_x{scale}.pb"
+        if not p.is_file():
+            continue
+        sr = cv2.dnn_superres.DnnSuperResImpl_create()
+        sr.readModel(str(p))
+        sr.setModel(algo, scale)
+
+        def run(lr: np.ndarray, sr=sr) -> np.ndarray:  # type: ignore[no-untyped-def]
+            return np.ascontiguousarray(sr.upsample(np.ascontiguousarray(lr[..., ::-1]))[..., ::-1])
+
+        out[f"peer {stem}"] = run
+    return out
+
+
+def _rgb_to_ycbcr_jpeg(x: np.ndarray) -> np.ndarray:
+    r, g, b = (x[..., i].astype(np.float64) for i in range(3))
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    cb = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b
+    cr = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b
+    return np.stack([np.clip(y, 16, 235), np.clip(cb, 16, 240), np.clip(cr, 16, 240)], -1) / 255.0
+
+
+def _ycbcr_jpeg_to_rgb(x: np.ndarray) -> np.ndarray:
+    y, cb, cr = x[..., 0] * 255, x[..., 1] * 255 - 128, x[..., 2] * 255 - 128
+    rgb = np.stack([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb], -1)
+    return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+
+
+def srcnn_peers(scale: int) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for k in ("915", "935", "955"):
+        p = PEERS / "srcnn_pytorch" / f"nhatthanh_SRCNN-{k}.pt"
+        if not p.is_file():
+            continue
+        sd = torch.load(p, map_location="cpu", weights_only=True)
+        pad = (9 + int(k[1]) + 5 - 3) // 2
+
+        def run(lr: np.ndarray, sd=sd, pad=pad) -> np.ndarray:  # type: ignore[no-untyped-def]
+            up = cv2.resize(
+                lr, (lr.shape[1] * scale, lr.shape[0] * scale), interpolation=cv2.INTER_CUBIC
+            )
+            x = torch.from_numpy(_rgb_to_ycbcr_jpeg(up)).float().permute(2, 0, 1)[None]
+            x = F.pad(x, (pad,) * 4, mode="reflect")
+            with torch.no_grad():
+                y = F.relu(F.conv2d(x, sd["patch_extraction.weight"], sd["patch_extraction.bias"]))
+                y = F.relu(F.conv2d(y, sd["nonlinear_map.weight"], sd["nonlinear_map.bias"]))
+                y = F.conv2d(y, sd["recon.weight"], sd["recon.bias"]).clamp(0, 1)
+            return _ycbcr_jpeg_to_rgb(y[0].permute(1, 2, 0).numpy())
+
+        out[f"peer SRCNN-{k} (Nhat-Thanh)"] = run
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--data", nargs="+", default=[str(PEERS.parent / "data/faces/eval/face_recognition")]
+    )
+    ap.add_argument("--scales", type=int, nargs="+", default=[2, 3, 4])
+    ap.add_argument("--degrade", nargs="+", default=["clean", "realistic"])
+    ap.add_argument("--variants", nargs="+", default=["clean", "video"])
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    crops = face_crops(find_images(a.data))
+    results = []
+    for scale in a.scales:
+        methods = dict(classic_methods(scale))
+        for v in a.variants:
+            methods[f"streamsr {v}"] = enhancer_method(
+                load_enhancer(scale, variant=v, device="cpu")
+            )
+        if not a.no_peers:
+            methods.update(opencv_peers(scale))  # type: ignore[arg-type]
+            methods.update(srcnn_peers(scale))  # type: ignore[arg-type]
+        for deg in a.degrade:
+            r = {
+                "scale": scale,
+                "degrade": deg,
+                "images": crops.images,
+                "faces": len(crops.crops),
+                **evaluate_crops(crops.crops, scale=scale, degrade=deg, methods=methods),
+            }  # type: ignore[arg-type]
+            results.append(r)
+            if not a.json:
+                print(format_table(r), end="\n\n", flush=True)
+    if a.json:
+        print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

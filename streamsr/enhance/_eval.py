@@ -1,0 +1,125 @@
+"""Evaluation on face crops: bicubic, Lanczos and the model side by side (PSNR-Y, SSIM-Y)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from streamsr._errors import ConfigError
+from streamsr.enhance._degrade import EVAL_DEGRADATIONS
+from streamsr.enhance._metrics import psnr_y, ssim_y
+
+log = logging.getLogger(__name__)
+
+HR_SIZE = 252  # divisible by 2, 3 and 4
+FACE_ENLARGE = 1.8  # BlazeFace boxes are tight: keep hair, chin and some background
+WHOLE_IMAGE_FACE_SHARE = 0.35  # a face this wide (share of the short side) means a face crop
+
+Method = Callable[[np.ndarray], np.ndarray]  # LR RGB uint8 -> SR RGB uint8 at scale
+
+
+@dataclass
+class FaceCrops:
+    crops: list[np.ndarray] = field(default_factory=list)
+    images: int = 0
+    unreadable: int = 0
+    too_small: int = 0
+
+
+def _square_resize(rgb: np.ndarray, size: int) -> np.ndarray:
+    return np.asarray(Image.fromarray(rgb).resize((size, size), Image.Resampling.BICUBIC))
+
+
+def face_crops(paths: Sequence[Path], *, size: int = HR_SIZE) -> FaceCrops:
+    """Square face crops, resized to ``size``: MediaPipe faces, or the whole image when it
+    already is a face crop. Crops smaller than 3/4 of ``size`` are skipped (no fake HR)."""
+    from streamsr.enhance._dataset import read_rgb
+    from streamsr.faces import FaceDetector, square_boxes
+
+    out = FaceCrops()
+    with FaceDetector(model="full", min_score=0.5) as det:
+        for k, p in enumerate(paths):
+            rgb = read_rgb(p)
+            if rgb is None:
+                out.unreadable += 1
+                continue
+            out.images += 1
+            h, w = rgb.shape[:2]
+            faces = det.detect(rgb, 1000 * k)  # VIDEO mode: one still per second
+            widths = faces.xyxy[:, 2] - faces.xyxy[:, 0] if len(faces) else np.zeros(0)
+            if len(faces) == 0 or widths.max() >= WHOLE_IMAGE_FACE_SHARE * min(h, w):
+                s = min(h, w)
+                boxes = np.array([[(w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s]])
+            else:
+                boxes = square_boxes(faces.xyxy, enlarge=FACE_ENLARGE, size_wh=(w, h))
+            for x0, y0, x1, y1 in boxes.tolist():
+                side = min(x1 - x0, y1 - y0)
+                if side < 0.75 * size:
+                    out.too_small += 1
+                    continue
+                out.crops.append(
+                    _square_resize(np.ascontiguousarray(rgb[y0 : y0 + side, x0 : x0 + side]), size)
+                )
+    return out
+
+
+def classic_methods(scale: int) -> dict[str, Method]:
+    def interp(flag: int) -> Method:
+        return lambda lr: cv2.resize(
+            lr, (lr.shape[1] * scale, lr.shape[0] * scale), interpolation=flag
+        )
+
+    return {"bicubic": interp(cv2.INTER_CUBIC), "lanczos": interp(cv2.INTER_LANCZOS4)}
+
+
+def evaluate_crops(
+    crops: Sequence[np.ndarray],
+    *,
+    scale: int,
+    degrade: str,
+    methods: Mapping[str, Method],
+    batch: int = 16,
+) -> dict[str, dict[str, float]]:
+    """Mean PSNR-Y / SSIM-Y per method over ``crops`` (HR), shaving ``scale`` px."""
+    if degrade not in EVAL_DEGRADATIONS:
+        raise ConfigError(f"degrade must be one of {', '.join(EVAL_DEGRADATIONS)}, got {degrade!r}")
+    rng = np.random.default_rng(0)
+    d = EVAL_DEGRADATIONS[degrade]
+    sums: dict[str, list[float]] = {m: [0.0, 0.0] for m in methods}
+    for hr in crops:
+        lr = d.apply(hr, scale, rng)
+        for name, fn in methods.items():
+            sr = fn(lr)
+            if sr.shape != hr.shape:
+                raise ValueError(f"method {name} returned {sr.shape}, expected {hr.shape}")
+            sums[name][0] += psnr_y(sr, hr, shave=scale)
+            sums[name][1] += ssim_y(sr, hr, shave=scale)
+    n = max(1, len(crops))
+    return {
+        m: {"psnr_y": round(v[0] / n, 3), "ssim_y": round(v[1] / n, 4)} for m, v in sums.items()
+    }
+
+
+def enhancer_method(enhancer: object) -> Method:
+    return lambda lr: enhancer.enhance([lr])[0]  # type: ignore[attr-defined]
+
+
+def format_table(result: Mapping[str, object]) -> str:
+    rows = [
+        f"scale x{result['scale']}  images {result['images']}  faces {result['faces']}  "
+        f"protocol {result['degrade']} (HR {HR_SIZE} px, LR by PIL antialiased bicubic)",
+        f"{'method':<24}{'PSNR-Y dB':>10}{'SSIM-Y':>9}{'gain dB':>9}",
+    ]
+    base = result["bicubic"]["psnr_y"]  # type: ignore[index]
+    for name, v in result.items():
+        if isinstance(v, dict) and "psnr_y" in v:
+            rows.append(
+                f"{name:<24}{v['psnr_y']:>10.2f}{v['ssim_y']:>9.4f}{v['psnr_y'] - base:>+9.2f}"
+            )
+    return "\n".join(rows)

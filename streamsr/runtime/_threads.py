@@ -1,0 +1,129 @@
+"""Threads joined by bounded queues: a stop event, timeouts on every blocking call, errors kept.
+
+A stage never blocks forever: every ``put`` and ``get`` waits at most ``POLL_S`` and then looks
+at the stop event, so a failing stage (which sets it) releases all the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.1
+
+
+class _End:
+    def __repr__(self) -> str:
+        return "END"
+
+
+END: Any = _End()
+"""Sentinel that travels down the queues after the last item."""
+
+
+class StageTimer:
+    """Accumulated busy time and item count of one stage."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.items = 0
+
+    def add(self, seconds: float) -> None:
+        self.seconds += seconds
+        self.items += 1
+
+    @property
+    def mean_ms(self) -> float:
+        return 1000.0 * self.seconds / self.items if self.items else 0.0
+
+
+def put(q: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
+    """Blocking put that gives up (returns False) once ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=POLL_S)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def get(q: queue.Queue[Any], stop: threading.Event) -> Any:
+    """Blocking get; returns ``END`` once ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            return q.get(timeout=POLL_S)
+        except queue.Empty:
+            continue
+    return END
+
+
+class Stage(threading.Thread):
+    """One worker: a producer (``source`` given) or a ``fn`` from ``inbox`` to ``outbox``.
+
+    An exception is stored in ``error``, the stop event is set, and the caller re-raises it.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        stop: threading.Event,
+        outbox: queue.Queue[Any],
+        fn: Callable[[Any], Any] | None = None,
+        inbox: queue.Queue[Any] | None = None,
+        source: Callable[[], Iterable[Any]] | None = None,
+        timer: StageTimer | None = None,
+    ) -> None:
+        super().__init__(name=f"streamsr-{name}", daemon=True)
+        if (fn is None) == (source is None):
+            raise ValueError("a stage takes either fn and inbox, or source")
+        self.stage = name
+        self.stop, self.inbox, self.outbox = stop, inbox, outbox
+        self.fn, self.source = fn, source
+        self.timer = timer or StageTimer()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            if self.source is not None:
+                self._produce(self.source)
+            else:
+                self._transform()
+        except BaseException as exc:  # kept for the caller, which re-raises it with its cause
+            self.error = exc
+            self.stop.set()
+
+    def _produce(self, source: Callable[[], Iterable[Any]]) -> None:
+        it = iter(source())
+        while not self.stop.is_set():
+            t = time.perf_counter()
+            try:
+                item = next(it)
+            except StopIteration:
+                break
+            self.timer.add(time.perf_counter() - t)
+            if item is None:  # a producer may yield None for "nothing for the queue"
+                continue
+            if not put(self.outbox, item, self.stop):
+                return
+        put(self.outbox, END, self.stop)
+
+    def _transform(self) -> None:
+        assert self.inbox is not None and self.fn is not None
+        while True:
+            item = get(self.inbox, self.stop)
+            if item is END:
+                put(self.outbox, END, self.stop)
+                return
+            t = time.perf_counter()
+            out = self.fn(item)
+            self.timer.add(time.perf_counter() - t)
+            if not put(self.outbox, out, self.stop):
+                return

@@ -1,0 +1,516 @@
+"""Encode :class:`~streamsr.Frame` objects into a video file, audio copied packet for packet.
+
+Choices made on purpose:
+
+* **Timestamps.** Each frame is encoded with its own ``pts``, so give the sink the input's
+  ``time_base`` and variable frame rate, gaps and the start offset survive. Frames in another
+  time base are rescaled; a frame without pts gets the previous pts plus one nominal duration;
+  a pts that would not increase is bumped to previous + 1 tick (``pts_adjusted``). MP4/MOV keep
+  every time exactly (edit lists carry the start offset and AAC priming). Matroska stores
+  milliseconds, and Matroska and MPEG-TS cannot store times below zero: when a stream starts
+  below 0 (AAC priming, B-frame delay) the muxer shifts every stream by the same constant, so
+  intervals and audio/video alignment are kept. MPEG-TS regroups audio frames into fewer PES
+  packets.
+* **Crash-safe files.** MP4/MOV are written fragmented
+  (``movflags=+frag_keyframe+empty_moov+delay_moov+default_base_moof``, plus a fragment at least
+  every :data:`FRAGMENT_S` seconds), Matroska in clusters of at most that long, and every muxed
+  packet goes to the file at once (``flush_packets``): a killed process leaves a playable file
+  that lacks at most the last second. ``delay_moov`` writes the header with the first
+  fragment, which lets it carry edit lists: without it each track of a fragmented file starts
+  at 0, which loses the start offset and the audio/video alignment.
+* **Colour.** Frames are converted RGB → yuv420p with the BT.709 matrix, limited range, and the
+  stream is tagged BT.709 so players show the colours that went in, at any size.
+* **Odd sizes.** H.264 and HEVC in 4:2:0 need even sizes: an odd width or height is padded by
+  one edge-replicated column or row (``encoded_size_wh``); AV1 keeps odd sizes as they are.
+* **No debris.** If the output cannot be started (bad option, encoder refusing the size, audio
+  the container cannot hold), nothing is left at ``path``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, get_args
+
+import av
+import av.error
+import numpy as np
+from av.audio.stream import AudioStream
+from av.container import OutputContainer
+from av.packet import Packet
+from av.video.stream import VideoStream
+
+from streamsr._errors import ConfigError, SinkError
+from streamsr._frame import Frame
+from streamsr.sources._url import is_url, redact_url
+
+log = logging.getLogger(__name__)
+
+Codec = Literal["h264", "hevc", "av1"]
+CODECS: tuple[str, ...] = get_args(Codec)
+
+ENCODERS: dict[str, str] = {"h264": "libx264", "hevc": "libx265", "av1": "libsvtav1"}
+DEFAULT_CRF: dict[str, int] = {"h264": 20, "hevc": 24, "av1": 30}
+CRF_RANGE: dict[str, tuple[int, int]] = {"h264": (0, 51), "hevc": (0, 51), "av1": (1, 63)}
+X26X_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
+SVT_PRESETS = tuple(str(i) for i in range(14))  # 0 (slowest) .. 13 (fastest)
+PRESETS: dict[str, tuple[str, ...]] = {
+    "h264": X26X_PRESETS,
+    "hevc": X26X_PRESETS,
+    "av1": SVT_PRESETS,
+}
+# SVT-AV1 warns that presets >= 10 are for tooling; 8 is the fastest it recommends for viewing.
+DEFAULT_PRESET: dict[str, str] = {"h264": "veryfast", "hevc": "veryfast", "av1": "8"}
+
+FRAGMENT_S = 1.0
+"""Longest fragment of MP4/MOV output, in seconds: what a killed process can lose at most."""
+
+# File extension -> (FFmpeg muxer, fragmented MP4, video codecs the container takes).
+CONTAINERS: dict[str, tuple[str, bool, tuple[str, ...]]] = {
+    ".mp4": ("mp4", True, CODECS),
+    ".m4v": ("mp4", True, CODECS),
+    ".mov": ("mov", True, CODECS),
+    ".mkv": ("matroska", False, CODECS),
+    ".webm": ("webm", False, ("av1",)),
+    ".ts": ("mpegts", False, CODECS),
+    ".m2ts": ("mpegts", False, CODECS),
+}
+_MOVFLAGS = "+frag_keyframe+empty_moov+delay_moov+default_base_moof"
+MAX_SIDE_PX = 16384
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """True when ``a`` and ``b`` name the same file (links and relative paths resolved).
+
+    For the caller to refuse writing the output over its own input. URLs compare as text.
+    """
+    if is_url(a) or is_url(b):
+        return str(a) == str(b)
+    pa, pb = Path(a), Path(b)
+    with contextlib.suppress(OSError):
+        if pa.exists() and pb.exists():
+            return os.path.samefile(pa, pb)
+    return os.path.normcase(pa.resolve()) == os.path.normcase(pb.resolve())
+
+
+class FileSink:
+    """Write frames to a video file; copy audio packets from the input.
+
+    Use it as a context manager: leaving the block flushes the encoder and finishes the file,
+    also when an exception (Ctrl-C included) leaves it::
+
+        with VideoSource("in.mp4") as src, FileSink(
+            "out.mp4", size_wh=(w, h), time_base=src.time_base, rate=src.average_rate,
+            audio_from=src.audio_streams,
+        ) as sink:
+            for item in src.read():
+                if isinstance(item, Frame):
+                    sink.write(enhance(item))
+                else:
+                    sink.write_audio(item)
+
+    The container follows the extension (``.mp4``, ``.m4v``, ``.mov``, ``.mkv``, ``.webm``,
+    ``.ts``, ``.m2ts``). ``codec`` picks libx264, libx265 or libsvtav1; ``crf`` and ``preset``
+    default per codec (:data:`DEFAULT_CRF`, :data:`DEFAULT_PRESET`). Every stream in
+    ``audio_from`` is copied unchanged; audio packets of other streams are dropped and counted.
+    The file is created, and the encoder opened, at construction: an error there leaves no file.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        size_wh: tuple[int, int],
+        time_base: Fraction,
+        rate: Fraction | int | None = None,
+        codec: Codec = "h264",
+        crf: int | None = None,
+        preset: str | None = None,
+        audio_from: Sequence[AudioStream] = (),
+        overwrite: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.size_wh = _check_size(size_wh)
+        self.time_base = _check_time_base(time_base)
+        self.rate = _check_rate(rate)
+        if codec not in CODECS:
+            raise ConfigError(f"codec must be one of {', '.join(CODECS)}; got {codec!r}")
+        self.codec: Codec = codec
+        self.crf = _check_crf(codec, crf)
+        self.preset = _check_preset(codec, preset)
+        audio = _check_audio(audio_from)
+        muxer, fragmented, video_codecs = _container_for(self.path)
+        if codec not in video_codecs:
+            raise ConfigError(
+                f"{self.path.suffix} output takes codec {' or '.join(video_codecs)}, not {codec!r}"
+            )
+        w, h = self.size_wh
+        if codec in ("h264", "hevc"):
+            self.encoded_size_wh: tuple[int, int] = (w + w % 2, h + h % 2)
+            if self.encoded_size_wh != self.size_wh:
+                log.info(
+                    "%s: padding %dx%d to %dx%d (%s in 4:2:0 needs even sizes)",
+                    self.path,
+                    w,
+                    h,
+                    *self.encoded_size_wh,
+                    codec,
+                )
+        else:
+            self.encoded_size_wh = self.size_wh
+
+        self.frames_written = 0
+        """Video frames handed to the encoder."""
+        self.audio_packets_written = 0
+        """Audio packets muxed."""
+        self.audio_packets_dropped = 0
+        """Audio packets not muxed: stream not in ``audio_from``, or a dts going back."""
+        self.pts_adjusted = 0
+        """Frames whose pts was missing or not increasing and was set by the sink."""
+
+        self._last_pts: int | None = None
+        self._step = _nominal_step(self.rate, self.time_base)
+        self._closed = False
+        self._container: OutputContainer | None = None
+        self._audio_out: dict[int, AudioStream] = {}
+        self._audio_last_dts: dict[int, int] = {}
+
+        self._prepare_path(overwrite)
+        before = _stat_key(self.path)
+        try:
+            self._container, self._video = self._start(muxer, fragmented, audio)
+        except BaseException as exc:
+            self._discard(before)
+            if isinstance(exc, ConfigError | SinkError) or not isinstance(exc, Exception):
+                raise
+            raise SinkError(f"cannot start writing {self.path}: {_message(exc)}") from exc
+
+    # -- start ------------------------------------------------------------------------------
+
+    def _prepare_path(self, overwrite: bool) -> None:
+        path = self.path
+        parent = path.parent if str(path.parent) else Path(".")
+        if path.is_dir():
+            raise SinkError(f"output is a directory: {path}")
+        if path.exists() and not overwrite:
+            raise SinkError(f"output exists: {path} (use --overwrite)")
+        if not parent.exists():
+            raise SinkError(f"output directory does not exist: {parent}")
+        if not parent.is_dir():
+            raise SinkError(f"output directory is not a directory: {parent}")
+        writable = os.access(path, os.W_OK) if path.exists() else os.access(parent, os.W_OK)
+        if not writable:
+            raise SinkError(f"output not writable (permission denied): {path}")
+
+    def _start(
+        self, muxer: str, fragmented: bool, audio: Sequence[AudioStream]
+    ) -> tuple[OutputContainer, VideoStream]:
+        # Push every muxed packet to the file at once: the 32 KiB I/O buffer would otherwise
+        # keep the last fragments of a small or slow stream in memory, lost on a kill.
+        container_options: dict[str, str] = {"flush_packets": "1"}
+        if fragmented:
+            container_options["movflags"] = _MOVFLAGS
+            container_options["frag_duration"] = str(int(FRAGMENT_S * 1_000_000))
+        elif muxer in ("matroska", "webm"):
+            container_options["cluster_time_limit"] = str(int(FRAGMENT_S * 1000))
+        if self.codec == "av1":
+            # SVT-AV1 prints its banner straight to stderr; keep errors only unless the user
+            # asked otherwise. It reads the variable once, when the first encoder starts.
+            os.environ.setdefault("SVT_LOG", "1")
+        container = av.open(str(self.path), "w", format=muxer, container_options=container_options)
+        if not isinstance(container, OutputContainer):  # pragma: no cover - mode "w"
+            container.close()
+            raise SinkError(f"cannot open {self.path} for writing")
+        try:
+            options = {"crf": str(self.crf), "preset": self.preset}
+            if self.codec == "hevc":
+                options["x265-params"] = "log-level=error"
+            video = container.add_stream(
+                ENCODERS[self.codec], rate=self.rate or _rate_guess(self.time_base), options=options
+            )
+            if not isinstance(video, VideoStream):  # pragma: no cover - video encoders
+                raise SinkError(f"{ENCODERS[self.codec]} is not a video encoder")
+            video.width, video.height = self.encoded_size_wh
+            video.pix_fmt = "yuv420p"
+            video.time_base = self.time_base
+            ctx = video.codec_context
+            ctx.time_base = self.time_base
+            ctx.color_range = 1  # AVCOL_RANGE_MPEG (limited)
+            ctx.colorspace = 1  # AVCOL_SPC_BT709
+            ctx.color_primaries = 1  # AVCOL_PRI_BT709
+            ctx.color_trc = 1  # AVCOL_TRC_BT709
+            ctx.thread_count = 0  # encoder picks (all cores)
+            if self.codec == "hevc" and fragmented:
+                ctx.codec_tag = "hvc1"  # FFmpeg's default "hev1" does not play on Apple devices
+            for stream in audio:
+                try:
+                    out = container.add_stream_from_template(stream)
+                except ValueError as exc:  # PyAV: "'webm' format does not support 'aac' codec"
+                    raise SinkError(
+                        f"cannot copy audio stream #{stream.index} "
+                        f"({stream.codec_context.name}) into {self.path.suffix} output: {exc}"
+                    ) from exc
+                self._audio_out[stream.index] = out
+            try:
+                # Opens the encoders, then the file, then writes the header.
+                container.start_encoding()
+            except OSError as exc:  # FileNotFoundError, PermissionError...: the file itself
+                raise SinkError(f"cannot create {self.path}: {_message(exc)}") from exc
+            except (av.error.FFmpegError, ValueError) as exc:
+                raise SinkError(
+                    f"cannot start {ENCODERS[self.codec]} "
+                    f"{self.encoded_size_wh[0]}x{self.encoded_size_wh[1]} "
+                    f"crf={self.crf} preset={self.preset} into {self.path}: {_message(exc)}"
+                ) from exc
+        except BaseException:
+            container.close()
+            raise
+        return container, video
+
+    def _discard(self, before: tuple[int, int, int] | None) -> None:
+        """Remove what a failed start left at ``path`` (a new file, or a truncated old one)."""
+        after = _stat_key(self.path)
+        if after is not None and after != before:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+                log.debug("removed %s after a failed start", self.path)
+
+    # -- context manager ----------------------------------------------------------------------
+
+    def __enter__(self) -> FileSink:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.close()
+            return
+        # Already failing: finish the file as well as possible without hiding that exception.
+        try:
+            self.close()
+        except Exception:
+            log.exception("%s: closing after an error failed too", self.path)
+
+    def __repr__(self) -> str:
+        w, h = self.encoded_size_wh
+        return (
+            f"FileSink({str(self.path)!r}, codec={self.codec!r}, size_wh=({w}, {h}), "
+            f"time_base={self.time_base}, frames_written={self.frames_written})"
+        )
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def write(self, frame: Frame) -> None:
+        """Encode one frame at its own pts (rescaled when its time base differs) and mux it."""
+        container = self._open_container()
+        if frame.size_wh != self.size_wh:
+            raise SinkError(
+                f"{self.path}: frame {frame.index} is {frame.size_wh[0]}x{frame.size_wh[1]}, "
+                f"the sink was opened for {self.size_wh[0]}x{self.size_wh[1]}"
+            )
+        pts = self._pts_for(frame)
+        rgb24 = frame.rgb24
+        if self.encoded_size_wh != self.size_wh:
+            (w, h), (ew, eh) = self.size_wh, self.encoded_size_wh
+            rgb24 = np.pad(rgb24, ((0, eh - h), (0, ew - w), (0, 0)), mode="edge")
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb24), format="rgb24")
+        vf = vf.reformat(format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
+        vf.pts = pts
+        vf.time_base = self.time_base
+        try:
+            container.mux(self._video.encode(vf))
+        except (av.error.FFmpegError, OSError) as exc:
+            raise SinkError(
+                f"cannot write frame {frame.index} to {self.path}: {_message(exc)}"
+            ) from exc
+        self._last_pts = pts
+        self.frames_written += 1
+
+    def write_audio(self, packet: Packet) -> None:
+        """Mux one audio packet from a stream in ``audio_from``; others are dropped and counted."""
+        container = self._open_container()
+        # The packet's own stream_index (and time_base), never packet.stream: that points into
+        # the input container and crashes PyAV if the input was closed meanwhile.
+        index = packet.stream_index
+        out = self._audio_out.get(index)
+        if out is None or packet.dts is None:
+            self.audio_packets_dropped += 1
+            return
+        dts = packet.dts  # in the input's time base: mux() rebases the packet in place
+        last = self._audio_last_dts.get(index)
+        if last is not None and dts <= last:
+            # Muxers refuse a dts that does not increase (e.g. after a timestamp reset).
+            self.audio_packets_dropped += 1
+            log.debug("%s: dropped an audio packet with dts %d <= %d", self.path, dts, last)
+            return
+        packet.stream = out
+        try:
+            container.mux(packet)
+        except (av.error.FFmpegError, OSError) as exc:
+            raise SinkError(f"cannot write audio to {self.path}: {_message(exc)}") from exc
+        self._audio_last_dts[index] = dts
+        self.audio_packets_written += 1
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file. Idempotent."""
+        if self._closed or self._container is None:
+            self._closed = True
+            return
+        self._closed = True
+        container, self._container = self._container, None
+        try:
+            container.mux(self._video.encode(None))
+        except (av.error.FFmpegError, OSError) as exc:
+            with contextlib.suppress(av.error.FFmpegError, OSError):
+                container.close()
+            raise SinkError(f"cannot finish {self.path}: {_message(exc)}") from exc
+        try:
+            container.close()
+        except (av.error.FFmpegError, OSError) as exc:
+            raise SinkError(f"cannot finish {self.path}: {_message(exc)}") from exc
+        log.debug("%s: %d frames written", self.path, self.frames_written)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _open_container(self) -> OutputContainer:
+        if self._closed or self._container is None:
+            raise SinkError(f"sink is closed: {self.path}")
+        return self._container
+
+    def _pts_for(self, frame: Frame) -> int:
+        last = self._last_pts
+        pts = frame.pts
+        if pts is not None and frame.time_base is not None and frame.time_base != self.time_base:
+            pts = round(pts * frame.time_base / self.time_base)
+        if pts is None:
+            if last is not None:
+                self.pts_adjusted += 1
+            return 0 if last is None else last + self._step
+        if last is not None and pts <= last:
+            self.pts_adjusted += 1
+            if self.pts_adjusted == 1:
+                log.warning(
+                    "%s: frame %d has pts %d, not after %d; writing it 1 tick later",
+                    self.path,
+                    frame.index,
+                    pts,
+                    last,
+                )
+            return last + 1
+        return pts
+
+
+def _container_for(path: Path) -> tuple[str, bool, tuple[str, ...]]:
+    ext = path.suffix.lower()
+    if ext not in CONTAINERS:
+        raise ConfigError(
+            f"output extension must be one of {', '.join(CONTAINERS)}; got {ext or 'none'!r} "
+            f"in {path}"
+        )
+    return CONTAINERS[ext]
+
+
+def _check_size(size_wh: Any) -> tuple[int, int]:
+    ok = (
+        isinstance(size_wh, tuple | list)
+        and len(size_wh) == 2
+        and all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in size_wh)
+        and all(1 <= int(v) <= MAX_SIDE_PX for v in size_wh)
+    )
+    if not ok:
+        raise ConfigError(
+            f"size_wh must be (width, height) ints in 1..{MAX_SIDE_PX}; got {size_wh!r}"
+        )
+    return int(size_wh[0]), int(size_wh[1])
+
+
+def _check_time_base(time_base: Any) -> Fraction:
+    if not isinstance(time_base, Fraction) or time_base <= 0:
+        raise ConfigError(
+            f"time_base must be a positive Fraction (use the source's); got {time_base!r}"
+        )
+    return time_base
+
+
+def _check_rate(rate: Any) -> Fraction | None:
+    if rate is None:
+        return None
+    if isinstance(rate, bool) or not isinstance(rate, Fraction | int) or rate <= 0:
+        raise ConfigError(f"rate must be None or a positive Fraction or int; got {rate!r}")
+    return Fraction(rate)
+
+
+def _check_crf(codec: str, crf: Any) -> int:
+    lo, hi = CRF_RANGE[codec]
+    if crf is None:
+        return DEFAULT_CRF[codec]
+    if isinstance(crf, bool) or not isinstance(crf, int) or not lo <= crf <= hi:
+        raise ConfigError(f"crf for {codec} must be an int in {lo}..{hi}; got {crf!r}")
+    return crf
+
+
+def _check_preset(codec: str, preset: Any) -> str:
+    if preset is None:
+        return DEFAULT_PRESET[codec]
+    allowed = PRESETS[codec]
+    if str(preset) not in allowed or isinstance(preset, bool):
+        raise ConfigError(f"preset for {codec} must be one of {', '.join(allowed)}; got {preset!r}")
+    return str(preset)
+
+
+def _check_audio(audio_from: Any) -> list[AudioStream]:
+    streams = list(audio_from)
+    bad = [s for s in streams if not isinstance(s, AudioStream)]
+    if bad:
+        raise ConfigError(
+            f"audio_from must hold av.audio.stream.AudioStream objects (an input's audio "
+            f"streams); got {bad[0]!r}"
+        )
+    return streams
+
+
+def _nominal_step(rate: Fraction | None, time_base: Fraction) -> int:
+    return 1 if rate is None else max(1, round(1 / (rate * time_base)))
+
+
+def _rate_guess(time_base: Fraction) -> Fraction:
+    """A nominal rate for the encoder when none is given: 1/time_base if plausible, else 30."""
+    rate = 1 / time_base
+    return rate if 1 <= rate <= 240 else Fraction(30)
+
+
+def _stat_key(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _message(exc: BaseException) -> str:
+    """One line, credentials redacted (an output may be a URL in later sinks).
+
+    For FFmpeg errors only the reason: PyAV appends the failing call and its options.
+    """
+    text = exc.strerror if isinstance(exc, av.error.FFmpegError) and exc.strerror else str(exc)
+    return redact_url(" ".join(str(text).split()) or type(exc).__name__)

@@ -1,0 +1,488 @@
+"""Decode any container FFmpeg reads into :class:`~streamsr.Frame` objects, audio passed through.
+
+Timestamps, on purpose:
+
+* every yielded frame carries ``pts`` in units of :attr:`VideoSource.time_base` (the video
+  stream's time base), strictly increasing;
+* a frame the decoder hands out without a pts gets the previous pts plus one nominal frame
+  duration (``1 / average_rate`` in time-base units, 1 tick when the rate is unknown) and is
+  counted in ``generated_pts``;
+* a frame whose pts is not after the previous one (a duplicate, or a small step back) is dropped
+  and counted in ``dropped_frames``; a large step back (more than
+  :data:`DISCONTINUITY_S` seconds, e.g. concatenated MPEG-TS with a clock reset) is a
+  discontinuity: later frames are shifted to continue one nominal duration after the last one
+  and the shift is logged;
+* in formats whose timestamps may jump (MPEG-TS and others FFmpeg flags ``ts_discont``), a
+  step forward of more than :data:`JUMP_S` seconds is a discontinuity too, as FFmpeg's own
+  ``dts_delta_threshold`` treats it; elsewhere (MP4, Matroska) long gaps are kept as they are.
+  This also absorbs one damaged pts far off the timeline.
+
+Audio packets are yielded untouched, in demux order, for a sink to copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Iterator, Mapping
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import av
+import av.error
+import numpy as np
+from av.audio.stream import AudioStream
+from av.container import InputContainer
+from av.packet import Packet
+from av.stream import Disposition
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+
+from streamsr._errors import ConfigError, SourceError, StreamTimeoutError
+from streamsr._frame import Frame
+from streamsr.sources._url import is_url, redact_url, scrub_exception
+
+log = logging.getLogger(__name__)
+
+MAX_SIDE_PX = 8192
+"""Default cap on a frame side: larger inputs are refused before any pixel is decoded."""
+
+DISCONTINUITY_S = 1.0
+"""A pts step back longer than this (seconds) is treated as a timestamp reset, not a duplicate."""
+
+JUMP_S = 10.0
+"""In formats with timestamp discontinuities, a pts step forward longer than this (seconds) is
+a discontinuity, not a gap (FFmpeg's ``dts_delta_threshold``)."""
+
+MAX_CONSECUTIVE_READ_ERRORS = 100
+"""Demuxer errors in a row after which the input is declared unreadable."""
+
+_LOGGED_ERRORS = 5  # decode errors logged one by one; the rest are summed up at the end
+
+# AVFormat flag of demuxers whose timestamps may jump (MPEG-TS...): av.format.Flags.ts_discont.
+_AVFMT_TS_DISCONT = 0x0200
+# AVColorSpace value for "unspecified".
+_AVCOL_SPC_UNSPECIFIED = 2
+
+
+class VideoSource:
+    """A video file (or any input FFmpeg opens) read as frames, plus its audio packets.
+
+    Use it as a context manager; the input is opened at construction so its properties are
+    available at once::
+
+        with VideoSource("in.mp4") as src:
+            for item in src.read():
+                if isinstance(item, Frame):
+                    ...  # item.rgb24 is (H, W, 3) uint8 RGB
+                else:
+                    sink.write_audio(item)  # an av.Packet of one of src.audio_streams
+
+    ``options`` go to FFmpeg (``av.open(options=...)``, e.g. ``{"rtsp_transport": "tcp"}``);
+    ``timeout`` is PyAV's ``(open_s, read_s)`` (or one number for both) and a stall past it
+    raises :class:`~streamsr.StreamTimeoutError`. ``format`` forces a demuxer (``"lavfi"``,
+    ``"v4l2"``). ``max_side`` refuses frames wider or taller than that many pixels;
+    ``audio=False`` demuxes the video stream only.
+    """
+
+    def __init__(
+        self,
+        location: str | os.PathLike[str],
+        *,
+        format: str | None = None,
+        options: Mapping[str, str] | None = None,
+        timeout: float | tuple[float, float] | None = None,
+        max_side: int = MAX_SIDE_PX,
+        audio: bool = True,
+    ) -> None:
+        if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1:
+            raise ConfigError(f"max_side must be a positive int (pixels), got {max_side!r}")
+        _check_timeout(timeout)
+        self._url = is_url(location)
+        raw = str(location) if self._url else os.fspath(location)
+        self.name = redact_url(raw)
+        """The input as it may appear in logs and errors (credentials redacted)."""
+        self._timeout = timeout
+        self._max_side = max_side
+        self._with_audio = audio
+        if not self._url and format is None:
+            _check_local_input(Path(raw), self.name)
+
+        self._container = self._open(raw, format, options)
+        try:
+            self._video = self._pick_video_stream()
+        except BaseException:
+            self._container.close()
+            raise
+        self._video.thread_type = "AUTO"  # frame + slice threads: ~2x decode speed on 2 cores
+        self._closed = False
+
+        self.decode_errors = 0
+        """Packets the decoder or demuxer rejected (skipped, the stream goes on)."""
+        self.dropped_frames = 0
+        """Frames dropped because their pts was not after the previous frame's."""
+        self.generated_pts = 0
+        """Frames that came without a pts and got previous + nominal duration."""
+        self.frames_read = 0
+        """Frames yielded so far (the next frame's ``index``)."""
+
+    # -- opening ----------------------------------------------------------------------------
+
+    def _open(
+        self, raw: str, format: str | None, options: Mapping[str, str] | None
+    ) -> InputContainer:
+        try:
+            container = av.open(
+                raw,
+                "r",
+                format=format,
+                options=dict(options) if options else None,
+                timeout=self._timeout,
+            )
+        except (av.error.ExitError, av.error.TimeoutError) as exc:
+            raise StreamTimeoutError(
+                f"timed out opening {self.name} (timeout={self._timeout!r})"
+            ) from scrub_exception(exc)
+        except av.error.FileNotFoundError as exc:
+            raise SourceError(f"input not found: {self.name}") from scrub_exception(exc)
+        except av.error.PermissionError as exc:
+            raise SourceError(
+                f"input not readable (permission denied): {self.name}"
+            ) from scrub_exception(exc)
+        except av.error.InvalidDataError as exc:
+            raise SourceError(
+                f"not a video file, or its container is unreadable: {self.name}"
+            ) from scrub_exception(exc)
+        except av.error.EOFError as exc:
+            raise SourceError(f"input is empty or cut short: {self.name}") from scrub_exception(exc)
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            raise SourceError(f"cannot open {self.name}: {_message(exc)}") from scrub_exception(exc)
+        if not isinstance(container, InputContainer):  # pragma: no cover - mode "r" is input
+            container.close()
+            raise SourceError(f"cannot open {self.name} for reading")
+        return container
+
+    def _pick_video_stream(self) -> VideoStream:
+        streams = self._container.streams
+        if not streams.video:
+            found = ", ".join(_describe(s) for s in streams) or "none"
+            raise SourceError(f"no video stream in {self.name} (streams: {found})")
+        # The first video stream that is not a cover picture (music files carry those).
+        videos = [s for s in streams.video if not s.disposition & Disposition.attached_pic]
+        if not videos:
+            raise SourceError(f"no video stream in {self.name}, only a cover picture")
+        video = videos[0]
+        ctx = video.codec_context
+        if ctx is None:
+            raise SourceError(
+                f"unsupported video codec in {self.name}: this FFmpeg build has no decoder "
+                f"for it ({_describe(video)})"
+            )
+        if ctx.width > self._max_side or ctx.height > self._max_side:
+            raise SourceError(
+                f"frame size {ctx.width}x{ctx.height} of {self.name} exceeds the limit of "
+                f"{self._max_side} px per side"
+            )
+        return video
+
+    # -- context manager ----------------------------------------------------------------------
+
+    def __enter__(self) -> VideoSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the input. Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._container.close()
+
+    def __repr__(self) -> str:
+        w, h = self.size_wh
+        return (
+            f"VideoSource({self.name!r}, size_wh=({w}, {h}), codec={self.codec_name!r}, "
+            f"time_base={self.time_base}, average_rate={self.average_rate})"
+        )
+
+    # -- properties ---------------------------------------------------------------------------
+
+    @property
+    def size_wh(self) -> tuple[int, int]:
+        """Coded frame size as (width, height) from the stream header (0 when unknown)."""
+        ctx = self._video.codec_context
+        return int(ctx.width), int(ctx.height)
+
+    @property
+    def time_base(self) -> Fraction:
+        """Unit of every yielded frame's ``pts`` (the video stream's time base)."""
+        tb = self._video.time_base
+        if tb is not None and tb > 0:
+            return Fraction(tb)
+        rate = self.average_rate
+        return Fraction(1, 90_000) if rate is None else 1 / rate
+
+    @property
+    def average_rate(self) -> Fraction | None:
+        """Nominal frame rate (the container's average, else FFmpeg's guess), or None."""
+        for rate in (self._video.average_rate, self._video.guessed_rate):
+            if rate is not None and rate > 0:
+                return Fraction(rate)
+        return None
+
+    @property
+    def codec_name(self) -> str:
+        """FFmpeg decoder name of the video stream (``h264``, ``hevc``, ``av1``...)."""
+        return str(self._video.codec_context.name)
+
+    @property
+    def frame_count_hint(self) -> int | None:
+        """Frame count from the header, else estimated from duration × rate; None if unknown.
+
+        A hint for progress bars: variable frame rate and damaged files make it approximate.
+        """
+        if self._video.frames and self._video.frames > 0:
+            return int(self._video.frames)
+        rate = self.average_rate
+        if rate is None:
+            return None
+        duration_s: Fraction | None = None
+        if self._video.duration is not None and self._video.duration > 0:
+            duration_s = self._video.duration * self.time_base
+        elif self._container.duration is not None and self._container.duration > 0:
+            duration_s = Fraction(self._container.duration, av.time_base)
+        if duration_s is None:
+            return None
+        return max(1, round(duration_s * rate))
+
+    @property
+    def audio_streams(self) -> list[AudioStream]:
+        """The input's audio streams, for :class:`~streamsr.sinks.FileSink` ``audio_from``.
+
+        Streams without a sample rate or channel layout (phantom streams that damaged
+        MPEG-TS files announce) are left out, and so are their packets. Empty when the source
+        was opened with ``audio=False``.
+        """
+        if not self._with_audio:
+            return []
+        return [s for s in self._container.streams.audio if _copyable(s)]
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def read(self) -> Iterator[Frame | Packet]:
+        """Yield decoded video frames as :class:`Frame` and audio packets untouched, in order.
+
+        A single pass over the input: calling it again continues where the last call stopped.
+        Audio packets belong to the open input: mux them before closing the source (PyAV
+        crashes on ``packet.stream`` once its container is closed).
+        Damaged packets are skipped and counted in ``decode_errors``; see the module docstring
+        for how timestamps are made strictly increasing.
+        """
+        if self._closed:
+            raise SourceError(f"source is closed: {self.name}")
+        streams = [self._video, *self.audio_streams]
+        audio_index = {s.index for s in streams[1:]}
+        tb = self.time_base
+        may_jump = bool(self._container.format.flags & _AVFMT_TS_DISCONT)
+        fixer = PtsFixer(
+            step=self._nominal_step(tb),
+            reset_ticks=max(1, math.ceil(DISCONTINUITY_S / tb)),
+            jump_ticks=max(1, math.ceil(JUMP_S / tb)) if may_jump else None,
+            name=self.name,
+        )
+        errors_in_a_row = 0
+
+        demux = self._container.demux(*streams)
+        while True:
+            try:
+                packet = next(demux)
+            except StopIteration:
+                break
+            except (av.error.ExitError, av.error.TimeoutError) as exc:
+                raise StreamTimeoutError(
+                    f"no data from {self.name} within the read timeout ({self._timeout!r})"
+                ) from scrub_exception(exc)
+            except av.error.InvalidDataError as exc:
+                # The demuxer met damaged data; its generator is finished, but the input
+                # position has moved on: start a new one and continue.
+                errors_in_a_row += 1
+                self._count_error("read", exc)
+                if errors_in_a_row >= MAX_CONSECUTIVE_READ_ERRORS:
+                    raise SourceError(
+                        f"{self.name}: {errors_in_a_row} read errors in a row, giving up "
+                        f"({_message(exc)})"
+                    ) from scrub_exception(exc)
+                demux = self._container.demux(*streams)
+                continue
+            except (av.error.FFmpegError, OSError) as exc:
+                raise SourceError(
+                    f"read failed on {self.name}: {_message(exc)}"
+                ) from scrub_exception(exc)
+            errors_in_a_row = 0
+
+            # packet.stream, not packet.stream_index: the demuxer's final flush packets
+            # carry index 0 whatever their stream.
+            if packet.stream.index in audio_index:
+                if packet.dts is not None:  # flush packets and undated packets cannot be muxed
+                    yield packet
+                continue
+
+            for vf in self._decode(packet):
+                raw = vf.pts
+                if raw is not None and vf.time_base is not None and vf.time_base != tb:
+                    raw = round(raw * vf.time_base / tb)
+                pts = fixer.fix(raw)
+                self.generated_pts, self.dropped_frames = fixer.generated, fixer.dropped
+                if pts is None:
+                    continue
+                rgb24 = self._to_rgb24(vf)
+                frame = Frame(rgb24=rgb24, pts=pts, time_base=tb, index=self.frames_read)
+                self.frames_read += 1
+                yield frame
+
+        if self.decode_errors > _LOGGED_ERRORS:
+            log.warning("%s: %d damaged packets skipped in all", self.name, self.decode_errors)
+
+    def _decode(self, packet: Packet) -> list[VideoFrame]:
+        try:
+            return [f for f in packet.decode() if isinstance(f, VideoFrame)]
+        except (av.error.ExitError, av.error.TimeoutError) as exc:  # pragma: no cover
+            raise StreamTimeoutError(f"timed out decoding {self.name}") from scrub_exception(exc)
+        except av.error.FFmpegError as exc:
+            # InvalidDataError and friends: skip the packet, the decoder resyncs on later ones.
+            self._count_error("decode", exc)
+            return []
+
+    def _count_error(self, what: str, exc: BaseException) -> None:
+        self.decode_errors += 1
+        if self.decode_errors <= _LOGGED_ERRORS:
+            log.warning(
+                "%s: %s error skipped near frame %d: %s",
+                self.name,
+                what,
+                self.frames_read,
+                _message(exc),
+            )
+        elif self.decode_errors == _LOGGED_ERRORS + 1:
+            log.warning("%s: more damaged packets; only their total is logged", self.name)
+
+    def _to_rgb24(self, vf: VideoFrame) -> np.ndarray:
+        if vf.width > self._max_side or vf.height > self._max_side:
+            raise SourceError(
+                f"frame size {vf.width}x{vf.height} of {self.name} exceeds the limit of "
+                f"{self._max_side} px per side"
+            )
+        if vf.colorspace == _AVCOL_SPC_UNSPECIFIED and (vf.height >= 720 or vf.width >= 1280):
+            # Untagged HD: read it with BT.709, as players (FFmpeg, mpv, browsers) do.
+            return vf.to_ndarray(format="rgb24", src_colorspace="ITU709")
+        return vf.to_ndarray(format="rgb24")
+
+    def _nominal_step(self, tb: Fraction) -> int:
+        rate = self.average_rate
+        if rate is None:
+            return 1
+        return max(1, round(1 / (rate * tb)))
+
+
+class PtsFixer:
+    """Turn decoder pts into strictly increasing pts (the rules are in the module docstring).
+
+    ``fix(pts)`` returns the pts to use, or None to drop the frame. ``step`` is the nominal
+    frame duration, ``reset_ticks`` the step back and ``jump_ticks`` (None: never) the step
+    forward beyond which timestamps are taken to have been reset, all in time-base ticks.
+    """
+
+    def __init__(
+        self, *, step: int, reset_ticks: int, jump_ticks: int | None = None, name: str = "input"
+    ) -> None:
+        self.step = step
+        self.reset_ticks = reset_ticks
+        self.jump_ticks = jump_ticks
+        self.name = name
+        self.last: int | None = None
+        self.offset = 0  # added to every pts after a timestamp reset
+        self.generated = 0
+        self.dropped = 0
+        self.resets = 0
+
+    def fix(self, pts: int | None) -> int | None:
+        last = self.last
+        if pts is None:
+            self.generated += 1
+            pts = 0 if last is None else last + self.step
+        else:
+            pts += self.offset
+            if last is not None and pts <= last:
+                if last - pts <= self.reset_ticks:
+                    self.dropped += 1
+                    log.debug(
+                        "%s: dropped a frame with pts %d <= previous %d", self.name, pts, last
+                    )
+                    return None
+                pts = self._continue(pts, last)
+            elif last is not None and self.jump_ticks is not None and pts - last > self.jump_ticks:
+                pts = self._continue(pts, last)
+        self.last = pts
+        return pts
+
+    def _continue(self, pts: int, last: int) -> int:
+        """Shift this and later frames so that this one comes one step after ``last``."""
+        shift = last + self.step - pts
+        self.offset += shift
+        self.resets += 1
+        log.warning(
+            "%s: timestamps jump by %+d ticks; continuing them after the previous frame",
+            self.name,
+            pts - last,
+        )
+        return pts + shift
+
+
+def _check_timeout(timeout: float | tuple[float, float] | None) -> None:
+    values = timeout if isinstance(timeout, tuple) else (timeout,)
+    ok = (not isinstance(timeout, tuple) or len(timeout) == 2) and all(
+        v is None
+        or (isinstance(v, int | float) and not isinstance(v, bool) and v > 0 and math.isfinite(v))
+        for v in values
+    )
+    if not ok:
+        raise ConfigError(
+            f"timeout must be None, a positive number of seconds or an (open_s, read_s) "
+            f"tuple, got {timeout!r}"
+        )
+
+
+def _check_local_input(path: Path, name: str) -> None:
+    if not path.exists():
+        raise SourceError(f"input not found: {name}")
+    if path.is_dir():
+        raise SourceError(f"input is a directory, not a video file: {name}")
+    if not os.access(path, os.R_OK):
+        raise SourceError(f"input not readable (permission denied): {name}")
+
+
+def _copyable(stream: AudioStream) -> bool:
+    ctx = stream.codec_context
+    return ctx is not None and (stream.sample_rate or 0) > 0 and (stream.channels or 0) > 0
+
+
+def _describe(stream: Any) -> str:
+    ctx = stream.codec_context
+    codec = ctx.name if ctx is not None else "no decoder"
+    return f"#{stream.index} {stream.type} {codec}"
+
+
+def _message(exc: BaseException) -> str:
+    """One line, credentials redacted. For FFmpeg errors only the reason: PyAV appends the
+    URL (password included) and the failing call."""
+    text = exc.strerror if isinstance(exc, av.error.FFmpegError) and exc.strerror else str(exc)
+    return redact_url(" ".join(str(text).split()) or type(exc).__name__)

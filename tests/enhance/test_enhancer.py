@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+
+from streamsr import ConfigError, WeightsError
+from streamsr.enhance._enhancer import load_enhancer
+from streamsr.enhance._srcnn import build_srcnn
+from streamsr.enhance._weights import save_weights, shipped_weights_path
+
+
+@pytest.fixture(scope="module")
+def enhancer():  # type: ignore[no-untyped-def]
+    return load_enhancer(2, device="cpu")
+
+
+def test_contract_sizes_dtype_order(enhancer) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    crops = [
+        rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        for h, w in [(10, 13), (32, 32), (10, 13), (1, 1)]
+    ]
+    out = enhancer.enhance(crops)
+    assert [o.shape for o in out] == [(20, 26, 3), (64, 64, 3), (20, 26, 3), (2, 2, 3)]
+    assert all(o.dtype == np.uint8 for o in out)
+    assert enhancer.enhance([]) == []
+
+
+def test_colour_order_is_rgb(enhancer) -> None:  # type: ignore[no-untyped-def]
+    red = np.zeros((16, 16, 3), np.uint8)
+    red[..., 0] = 200
+    out = enhancer.enhance([red])[0]
+    # A flat red patch stays red: R high, G and B low (an RGB/BGR mix-up would swap R and B).
+    assert out[..., 0].mean() > 150 and out[..., 2].mean() < 50
+
+
+def test_batched_equals_one_by_one(enhancer) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(1)
+    crops = [rng.integers(0, 256, (24, 24, 3), dtype=np.uint8) for _ in range(3)]
+    together = enhancer.enhance(crops)
+    for c, t in zip(crops, together, strict=True):
+        np.testing.assert_array_equal(enhancer.enhance([c])[0], t)
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        (np.zeros((8, 8, 3), np.float32), "dtype uint8"),
+        (np.zeros((8, 8), np.uint8), r"shape \(H, W, 3\)"),
+        (np.zeros((8, 8, 4), np.uint8), r"shape \(H, W, 3\)"),
+        (np.zeros((0, 8, 3), np.uint8), "empty"),
+        ([[1, 2, 3]], "numpy array"),
+    ],
+)
+def test_bad_crop_raises_value_error_naming_the_problem(enhancer, bad, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=match):
+        enhancer.enhance([np.zeros((4, 4, 3), np.uint8), bad])
+
+
+def test_a_single_array_instead_of_a_list_is_refused(enhancer) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="list"):
+        enhancer.enhance(np.zeros((4, 8, 8, 3), np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"scale": 5}, ConfigError, "scale"),
+        ({"scale": 2, "arch": "srcnn-999"}, ConfigError, "srcnn-955"),
+        ({"scale": 2, "device": "tpu"}, ConfigError, "device"),
+        ({"scale": 2, "variant": "gan"}, ConfigError, "variant"),
+    ],
+)
+def test_bad_options(kwargs, error, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(error, match=match):
+        load_enhancer(**kwargs)
+
+
+def test_weights_for_another_scale_or_arch_are_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "w.pt"
+    save_weights(p, build_srcnn("srcnn-915").state_dict(), {"arch": "srcnn-915", "scale": 3})
+    with pytest.raises(WeightsError, match="x3"):
+        load_enhancer(2, arch="srcnn-915", weights=p)
+    with pytest.raises(WeightsError, match="srcnn-915"):
+        load_enhancer(3, arch="srcnn-955", weights=p)
+    # Metadata that lies about the arch: the tensors do not fit.
+    save_weights(p, build_srcnn("srcnn-915").state_dict(), {"arch": "srcnn-955", "scale": 3})
+    with pytest.raises(WeightsError, match="do not fit"):
+        load_enhancer(3, arch="srcnn-955", weights=p)
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a torch file")
+    with pytest.raises(WeightsError, match="not a streamsr weights file"):
+        load_enhancer(3, weights=bad)
+    with pytest.raises(WeightsError, match="not found"):
+        load_enhancer(3, weights=tmp_path / "missing.pt")
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("variant", ["clean", "video"])
+def test_shipped_weights_are_small_and_carry_metadata(scale: int, variant: str) -> None:
+    p = shipped_weights_path("srcnn-955", scale, variant)
+    assert p.is_file(), f"missing shipped weights {p}"
+    assert p.stat().st_size < 1_000_000
+    e = load_enhancer(scale, variant=variant, device="cpu")
+    for key in ("arch", "scale", "channels", "data", "steps", "val_psnr_y", "date"):
+        assert key in e.meta
+    assert e.meta["scale"] == scale and e.meta["arch"] == "srcnn-955"
