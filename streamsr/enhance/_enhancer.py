@@ -18,8 +18,9 @@ import torch
 
 from streamsr._errors import ConfigError, WeightsError
 from streamsr.enhance._degrade import upscale_bicubic
-from streamsr.enhance._srcnn import ARCHS, SRCNN, build_srcnn
+from streamsr.enhance._srcnn import ARCHS, build_srcnn
 from streamsr.enhance._weights import load_weights_file, shipped_weights_path
+from streamsr.enhance.backends import Backend, EagerBackend
 
 log = logging.getLogger(__name__)
 
@@ -67,34 +68,20 @@ class Enhancer:
     """An SRCNN ready for inference. Build with :func:`load_enhancer`."""
 
     def __init__(
-        self, model: SRCNN, *, scale: int, device: torch.device, meta: dict[str, Any]
+        self, backend: Backend, *, scale: int, device: torch.device, meta: dict[str, Any]
     ) -> None:
         self.scale = scale
         self.device = device
         self.meta = meta
         self.arch = str(meta.get("arch"))
-        model = model.to(device).eval()
-        if device.type == "cpu":
-            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        self._model = model
+        self.backend = backend
 
     def __repr__(self) -> str:
-        return f"Enhancer(arch={self.arch!r}, scale={self.scale}, device={self.device.type!r})"
+        return f"Enhancer(arch={self.arch!r}, scale={self.scale}, backend={self.backend.name!r})"
 
-    @torch.inference_mode()
     def enhance_luma(self, y_up: np.ndarray) -> np.ndarray:
         """Refine a batch ``(B, H, W)`` of bicubic-upscaled uint8 luma planes."""
-        x = (
-            torch.from_numpy(y_up)
-            .to(self.device, non_blocking=True)
-            .float()
-            .div_(255.0)
-            .unsqueeze(1)
-        )
-        if self.device.type == "cpu":
-            x = x.contiguous(memory_format=torch.channels_last)
-        y = self._model(x)
-        return y.squeeze(1).mul_(255.0).round_().clamp_(0, 255).to(torch.uint8).cpu().numpy()
+        return self.backend.infer_luma(y_up)
 
     def enhance(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Enhance RGB uint8 crops of any sizes; returns crops ``scale`` times larger, same order."""
@@ -156,4 +143,6 @@ def load_enhancer(
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise WeightsError(f"weights {path} do not fit {arch}: {str(exc).splitlines()[0]}") from exc
-    return Enhancer(model, scale=scale, device=dev, meta=dict(meta, path=str(path)))
+    return Enhancer(
+        EagerBackend(model, device=dev), scale=scale, device=dev, meta=dict(meta, path=str(path))
+    )
