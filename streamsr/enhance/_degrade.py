@@ -129,24 +129,24 @@ EVAL_DEGRADATIONS: dict[str, Degradation] = {
 }
 
 
-def sample_resampler(rng: np.random.Generator) -> Resampler:
+def sample_resampler(rng: np.random.Generator, *, aliased: bool) -> Resampler:
+    """Mostly antialiased bicubic (MATLAB-like), some area; ``aliased`` adds OpenCV's plain
+    bicubic and bilinear, which skip antialiasing as many camera and codec scalers do."""
     u = rng.random()
-    if u < 0.6:
+    if u < (0.6 if aliased else 0.85):
         return "pil-bicubic"
-    if u < 0.8:
+    if u < (0.8 if aliased else 1.0):
         return "cv2-area"
-    if u < 0.9:
-        return "cv2-cubic"
-    return "cv2-linear"
+    return "cv2-cubic" if u < 0.9 else "cv2-linear"
 
 
 def sample_degradation(
     rng: np.random.Generator, mode: Protocol, *, clean_fraction: float
 ) -> Degradation:
     """Draw a random degradation; in ``realistic`` mode ``clean_fraction`` of draws stay clean."""
-    resampler = sample_resampler(rng)
     if mode == "clean" or rng.random() < clean_fraction:
-        return Degradation(resampler=resampler)
+        return Degradation(resampler=sample_resampler(rng, aliased=False))
+    resampler = sample_resampler(rng, aliased=True)
     blur = float(rng.uniform(0.3, 1.6)) if rng.random() < 0.6 else 0.0
     noise = float(rng.uniform(0.5, 6.0)) if rng.random() < 0.5 else 0.0
     u = rng.random()

@@ -18,9 +18,16 @@ import torch
 
 from streamsr._errors import ConfigError, WeightsError
 from streamsr.enhance._degrade import upscale_bicubic
-from streamsr.enhance._srcnn import ARCHS, build_srcnn
+from streamsr.enhance._srcnn import ARCHS, SRCNN, build_srcnn
 from streamsr.enhance._weights import load_weights_file, shipped_weights_path
-from streamsr.enhance.backends import Backend, EagerBackend
+from streamsr.enhance.backends import Backend
+from streamsr.enhance.backends._base import MAX_BATCH, bucket_side
+from streamsr.enhance.backends._select import (
+    BackendName,
+    check_backend_name,
+    make_backend,
+    resolve_backend,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +35,6 @@ Device = Literal["auto", "cpu", "cuda"]
 Variant = Literal["clean", "video"]
 SCALES = (2, 3, 4)
 VARIANTS = ("clean", "video")
-MAX_BATCH = 64
 
 
 def preprocess(crop_rgb24: np.ndarray, scale: int) -> np.ndarray:
@@ -65,26 +71,55 @@ def resolve_device(device: str) -> torch.device:
 
 
 class Enhancer:
-    """An SRCNN ready for inference. Build with :func:`load_enhancer`."""
+    """An SRCNN ready for inference. Build with :func:`load_enhancer`.
+
+    ``buckets=True`` pads each upscaled luma plane (edge replication, bottom and right) up to
+    the smallest square of :data:`streamsr.enhance.backends.BUCKET_SIDES` that holds it, so that crops of different
+    sizes share one batch and fixed-shape backends see few shapes; the network output is cut
+    back to the crop. Padding changes nothing inside the crop but the last few rows and
+    columns, by a level or two at most. Planes larger than the largest bucket keep their size.
+    """
 
     def __init__(
-        self, backend: Backend, *, scale: int, device: torch.device, meta: dict[str, Any]
+        self,
+        backend: Backend,
+        *,
+        scale: int,
+        device: torch.device,
+        meta: dict[str, Any],
+        buckets: bool = False,
+        max_batch: int = MAX_BATCH,
     ) -> None:
+        if max_batch < 1:
+            raise ConfigError(f"max_batch must be at least 1, got {max_batch!r}")
         self.scale = scale
         self.device = device
         self.meta = meta
         self.arch = str(meta.get("arch"))
         self.backend = backend
+        self.buckets = bool(buckets)
+        self.max_batch = max_batch
 
     def __repr__(self) -> str:
-        return f"Enhancer(arch={self.arch!r}, scale={self.scale}, backend={self.backend.name!r})"
+        return (
+            f"Enhancer(arch={self.arch!r}, scale={self.scale}, backend={self.backend.name!r}, "
+            f"buckets={self.buckets})"
+        )
 
     def enhance_luma(self, y_up: np.ndarray) -> np.ndarray:
         """Refine a batch ``(B, H, W)`` of bicubic-upscaled uint8 luma planes."""
         return self.backend.infer_luma(y_up)
 
+    def _batch_shape(self, h: int, w: int) -> tuple[int, int]:
+        side = bucket_side(h, w) if self.buckets else None
+        return (side, side) if side is not None else (h, w)
+
     def enhance(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Enhance RGB uint8 crops of any sizes; returns crops ``scale`` times larger, same order."""
+        """Enhance RGB uint8 crops of any sizes; returns crops ``scale`` times larger, same order.
+
+        Crops of one batch shape (their exact size, or their bucket) go through the network
+        together, ``max_batch`` at a time.
+        """
         if isinstance(crops, np.ndarray):
             raise ValueError("crops must be a list of (H, W, 3) arrays, not one array")
         for i, c in enumerate(crops):
@@ -93,37 +128,59 @@ class Enhancer:
         out: list[np.ndarray | None] = [None] * len(ups)
         groups: dict[tuple[int, int], list[int]] = {}
         for i, u in enumerate(ups):
-            groups.setdefault(u.shape[:2], []).append(i)
-        for idx in groups.values():
-            for k in range(0, len(idx), MAX_BATCH):
-                chunk = idx[k : k + MAX_BATCH]
-                y = self.enhance_luma(np.stack([ups[i][..., 0] for i in chunk]))
+            groups.setdefault(self._batch_shape(*u.shape[:2]), []).append(i)
+        for (bh, bw), idx in groups.items():
+            for k in range(0, len(idx), self.max_batch):
+                chunk = idx[k : k + self.max_batch]
+                batch = np.empty((len(chunk), bh, bw), np.uint8)
                 for j, i in enumerate(chunk):
-                    out[i] = postprocess(ups[i], y[j])
+                    pad_luma(ups[i][..., 0], batch[j])
+                y = self.enhance_luma(batch)
+                for j, i in enumerate(chunk):
+                    h, w = ups[i].shape[:2]
+                    out[i] = postprocess(ups[i], y[j, :h, :w])
         return [o for o in out if o is not None]
 
+    def enhance_many(
+        self, crops_per_frame: Sequence[Sequence[np.ndarray]]
+    ) -> list[list[np.ndarray]]:
+        """:meth:`enhance` for the crops of several frames at once, batched together.
 
-def load_enhancer(
-    scale: int = 4,
-    *,
-    arch: str = "srcnn-955",
-    device: Device | str = "auto",
-    weights: str | Path | None = None,
-    variant: Variant | str = "clean",
-) -> Enhancer:
-    """Load an SRCNN enhancer.
+        Takes one list of crops per frame and returns one list of enhanced crops per frame,
+        in the same order; frames without crops get an empty list.
+        """
+        if isinstance(crops_per_frame, np.ndarray):
+            raise ValueError("crops_per_frame must be a list of lists of (H, W, 3) arrays")
+        lists = [list(c) for c in crops_per_frame]
+        flat = self.enhance([c for crops in lists for c in crops])
+        result: list[list[np.ndarray]] = []
+        k = 0
+        for crops in lists:
+            result.append(flat[k : k + len(crops)])
+            k += len(crops)
+        return result
 
-    ``weights=None`` loads the weights shipped in the package for ``arch``, ``scale`` and
-    ``variant`` (``"clean"``: trained on clean downscales, best on good footage; ``"video"``:
-    fine-tuned on blur, noise and compression, for webcam and surveillance video).
-    """
+
+def pad_luma(y: np.ndarray, dst: np.ndarray) -> None:
+    """Copy plane ``y`` into the top left of ``dst`` and replicate its last row and column."""
+    h, w = y.shape
+    dst[:h, :w] = y
+    if w < dst.shape[1]:
+        dst[:h, w:] = dst[:h, w - 1 : w]
+    if h < dst.shape[0]:
+        dst[h:] = dst[h - 1 : h]
+
+
+def load_model(
+    scale: int, *, arch: str, variant: str, weights: str | Path | None
+) -> tuple[SRCNN, dict[str, Any]]:
+    """Build ``arch`` and load its weights (the shipped ones when ``weights`` is None)."""
     if scale not in SCALES:
         raise ConfigError(f"scale must be one of {SCALES}, got {scale!r}")
     if arch not in ARCHS:
         raise ConfigError(f"unknown arch {arch!r}; choose one of {', '.join(ARCHS)}")
     if variant not in VARIANTS:
         raise ConfigError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    dev = resolve_device(str(device))
     if weights is None:
         path = shipped_weights_path(arch, scale, str(variant))
         if not path.is_file():
@@ -143,6 +200,56 @@ def load_enhancer(
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise WeightsError(f"weights {path} do not fit {arch}: {str(exc).splitlines()[0]}") from exc
-    return Enhancer(
-        EagerBackend(model, device=dev), scale=scale, device=dev, meta=dict(meta, path=str(path))
+    return model, dict(meta, path=str(path))
+
+
+def load_enhancer(
+    scale: int = 4,
+    *,
+    arch: str = "srcnn-955",
+    device: Device | str = "auto",
+    weights: str | Path | None = None,
+    variant: Variant | str = "clean",
+    backend: BackendName | str = "auto",
+    buckets: bool | None = None,
+    max_batch: int = MAX_BATCH,
+) -> Enhancer:
+    """Load an SRCNN enhancer.
+
+    ``weights=None`` loads the weights shipped in the package for ``arch``, ``scale`` and
+    ``variant`` (``"clean"``: trained on clean downscales, best on good footage; ``"video"``:
+    fine-tuned on blur, noise and compression, for webcam and surveillance video).
+
+    ``backend`` runs the network: ``"cpu"`` (eager PyTorch, fp32, channels_last),
+    ``"onnxruntime"`` (extra ``onnx``; CPU, or CUDA with onnxruntime-gpu), ``"compile"``
+    (``torch.compile``; the first call compiles), ``"cuda"`` (fp16 CUDA graphs),
+    ``"tensorrt"`` (extra ``tensorrt``; fp16 engines cached on disk), or ``"auto"``: TensorRT,
+    else CUDA graphs on a GPU; ONNX Runtime, else eager on the CPU. ``buckets`` pads crops to
+    fixed square sizes so that mixed sizes batch together (default: on for the backends that
+    need fixed shapes). ``max_batch`` caps the crops per network call.
+    """
+    check_backend_name(str(backend))
+    resolve_device(str(device))  # validates
+    name, dev = resolve_backend(str(backend), str(device))
+    model, meta = load_model(scale, arch=arch, variant=str(variant), weights=weights)
+    impl = make_backend(name, model, dev, arch=arch, scale=scale)
+    fixed = bool(getattr(impl, "fixed_shapes", False))
+    enhancer = Enhancer(
+        impl,
+        scale=scale,
+        device=dev,
+        meta=meta,
+        buckets=fixed if buckets is None else buckets,
+        max_batch=max_batch,
     )
+    log.info(
+        "enhancer: %s x%d (%s) on %s, backend %s%s, buckets %s",
+        arch,
+        scale,
+        variant,
+        dev,
+        impl.name,
+        " (auto)" if backend == "auto" else "",
+        "on" if enhancer.buckets else "off",
+    )
+    return enhancer

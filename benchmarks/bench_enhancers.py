@@ -1,0 +1,335 @@
+"""Inference speed of each enhancer backend: crops per second and ms per batch.
+
+One class per backend (a subclass of :class:`BackendBench` with setup / prepare / run /
+teardown). Every backend times the same synthetic uint8 luma batches through its
+``infer_luma`` (the network plus the uint8 conversions and, on a GPU, the host <-> device
+copies): output crops of ``--sizes`` px at ``--batches`` crops per call. For each cell the
+backends take turns rep by rep, so that their ratios hold on a shared, noisy machine; the
+first call of a cell (compiles, graph captures, engine builds) is warm-up and not timed.
+Reported: the median over reps; on CUDA the device time from CUDA events beside the wall time.
+
+``--mixed N`` adds an ``Enhancer.enhance`` run over N crops of different sizes (as a frame
+with several faces gives), with and without size buckets.
+
+Uses the shipped weights ``srcnn-955_x{S}_clean.pt`` when present, else a randomly
+initialised network (timing does not depend on the weights).
+
+    python benchmarks/bench_enhancers.py                      # every available backend
+    python benchmarks/bench_enhancers.py --backends cpu,onnxruntime --sizes 128 --batches 1,8
+    python benchmarks/bench_enhancers.py --json --mixed 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from streamsr._errors import StreamSRError
+from streamsr.enhance._enhancer import Enhancer
+from streamsr.enhance._srcnn import SRCNN, build_srcnn
+from streamsr.enhance._weights import load_weights_file, shipped_weights_path
+from streamsr.enhance.backends import Backend
+from streamsr.enhance.backends._select import importable, make_backend
+
+MIN_REPS, MAX_REPS, MIN_SECONDS = 3, 30, 1.0  # per cell and backend
+
+
+def load_model(arch: str, scale: int) -> tuple[SRCNN, str]:
+    path = shipped_weights_path(arch, scale, "clean")
+    model = build_srcnn(arch)
+    if path.is_file():
+        state, _ = load_weights_file(path)
+        model.load_state_dict(state)
+        return model, path.name
+    torch.manual_seed(0)
+    return build_srcnn(arch), "random init"
+
+
+class BackendBench:
+    """One backend under test. Subclasses name the backend and the device it needs."""
+
+    name: ClassVar[str]
+    device_type: ClassVar[str] = "cpu"
+
+    def __init__(self, model: SRCNN, *, arch: str, scale: int) -> None:
+        self.model, self.arch, self.scale = model, arch, scale
+        self.label = self.name if self.device_type == "cpu" else f"{self.name}:cuda"
+        self.backend: Backend | None = None
+        self._y = np.empty((0, 0, 0), np.uint8)
+
+    def unavailable(self) -> str | None:
+        """Why this backend cannot run here, or None."""
+        if self.device_type == "cuda" and not torch.cuda.is_available():
+            return "no CUDA device"
+        return None
+
+    def setup(self) -> None:
+        device = torch.device(self.device_type)
+        self.backend = make_backend(self.name, self.model, device, arch=self.arch, scale=self.scale)
+
+    def prepare(self, y_up: np.ndarray) -> None:
+        """Take the cell's input and warm up on it (untimed)."""
+        self._y = y_up
+        self.run()
+
+    def run(self) -> None:
+        assert self.backend is not None
+        self.backend.infer_luma(self._y)
+
+    def time_once(self) -> tuple[float, float | None]:
+        """One timed :meth:`run`: wall ms, and device ms where there is a device."""
+        t0 = time.perf_counter()
+        self.run()
+        return (time.perf_counter() - t0) * 1000.0, None
+
+    def teardown(self) -> None:
+        self.backend = None
+
+
+class CudaTimed(BackendBench):
+    device_type = "cuda"
+
+    def time_once(self) -> tuple[float, float | None]:
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        start.record()
+        self.run()
+        end.record()
+        end.synchronize()
+        return (time.perf_counter() - t0) * 1000.0, float(start.elapsed_time(end))
+
+    def teardown(self) -> None:
+        super().teardown()
+        torch.cuda.empty_cache()
+
+
+class CpuBench(BackendBench):
+    name = "cpu"
+
+
+class OnnxRuntimeBench(BackendBench):
+    name = "onnxruntime"
+
+    def unavailable(self) -> str | None:
+        return None if importable("onnxruntime") else "onnx / onnxruntime not installed"
+
+
+class CompileBench(BackendBench):
+    name = "compile"
+
+
+class CompileCudaBench(CudaTimed):
+    name = "compile"
+
+
+class CudaGraphBench(CudaTimed):
+    name = "cuda"
+
+
+class TensorRTBench(CudaTimed):
+    name = "tensorrt"
+
+    def unavailable(self) -> str | None:
+        return super().unavailable() or (
+            None if importable("tensorrt") else "torch_tensorrt not importable"
+        )
+
+
+BENCHES: dict[str, list[type[BackendBench]]] = {
+    "cpu": [CpuBench],
+    "onnxruntime": [OnnxRuntimeBench],
+    "compile": [CompileBench, CompileCudaBench],
+    "cuda": [CudaGraphBench],
+    "tensorrt": [TensorRTBench],
+}
+
+
+def time_cell(benches: list[BackendBench], y_up: np.ndarray) -> dict[str, dict[str, float]]:
+    for b in benches:
+        b.prepare(y_up)
+    wall: dict[str, list[float]] = {b.label: [] for b in benches}
+    dev: dict[str, list[float]] = {b.label: [] for b in benches}
+    t_start = time.perf_counter()
+    reps = 0
+    while reps < MIN_REPS or (
+        reps < MAX_REPS and time.perf_counter() - t_start < MIN_SECONDS * len(benches)
+    ):
+        for b in benches:
+            w, d = b.time_once()
+            wall[b.label].append(w)
+            if d is not None:
+                dev[b.label].append(d)
+        reps += 1
+    out = {}
+    for label in wall:
+        out[label] = {"ms_per_batch": statistics.median(wall[label]), "reps": float(reps)}
+        if dev[label]:
+            out[label]["device_ms_per_batch"] = statistics.median(dev[label])
+    return out
+
+
+def mixed_run(
+    model: SRCNN, backends: list[tuple[str, str]], scale: int, n: int, arch: str
+) -> list[dict[str, Any]]:
+    """``Enhancer.enhance`` over ``n`` crops of mixed sizes, buckets off and on, for each
+    ``(backend name, device type)``."""
+    rng = np.random.default_rng(1)
+    sides = rng.integers(64 // scale, 256 // scale + 1, n)
+    crops = [rng.integers(0, 256, (int(s), int(s), 3), dtype=np.uint8) for s in sides]
+    rows = []
+    enhancers: dict[tuple[str, str, bool], Enhancer] = {}
+    for name, device_type in backends:
+        dev = torch.device(device_type)
+        backend = make_backend(name, model, dev, arch=arch, scale=scale)
+        for buckets in (False, True):
+            e = Enhancer(backend, scale=scale, device=dev, meta={"arch": arch}, buckets=buckets)
+            e.enhance(crops)  # warm-up
+            enhancers[(name, device_type, buckets)] = e
+    times: dict[tuple[str, str, bool], list[float]] = {k: [] for k in enhancers}
+    for _ in range(MIN_REPS * 2):
+        for key, e in enhancers.items():
+            t0 = time.perf_counter()
+            e.enhance(crops)
+            times[key].append((time.perf_counter() - t0) * 1000.0)
+    for (name, device_type, buckets), ts in times.items():
+        ms = statistics.median(ts)
+        rows.append(
+            {
+                "backend": name,
+                "device": device_type,
+                "arch": arch,
+                "scale": scale,
+                "mode": "enhance-mixed",
+                "buckets": buckets,
+                "crops": n,
+                "sizes": sorted(int(s) * scale for s in sides),
+                "ms_per_call": round(ms, 3),
+                "crops_per_s": round(n * 1000.0 / ms, 2),
+            }
+        )
+    return rows
+
+
+def parse_ints(text: str) -> list[int]:
+    return [int(t) for t in text.split(",") if t.strip()]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--backends", default=",".join(BENCHES), help="comma-separated")
+    ap.add_argument("--sizes", type=parse_ints, default=[64, 128, 256], help="output px")
+    ap.add_argument(
+        "--batches",
+        type=parse_ints,
+        default=None,
+        help="crops per call (default 1,8,32,128 on CUDA; 1,8,32 on the CPU, where 128 is minutes)",
+    )
+    ap.add_argument("--scale", type=int, default=4, choices=(2, 3, 4))
+    ap.add_argument("--arch", default="srcnn-955")
+    ap.add_argument("--threads", type=int, help="torch (and ONNX Runtime) intra-op threads")
+    ap.add_argument(
+        "--mixed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time enhance() on N mixed-size crops",
+    )
+    ap.add_argument("--json", action="store_true", help="print a JSON list of result rows")
+    a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    model, weights = load_model(a.arch, a.scale)
+    benches: list[BackendBench] = []
+    skipped = []
+    for name in a.backends.split(","):
+        if name not in BENCHES:
+            ap.error(f"unknown backend {name!r}; choose from {', '.join(BENCHES)}")
+        for cls in BENCHES[name]:
+            b = cls(model, arch=a.arch, scale=a.scale)
+            why = b.unavailable()
+            if why:
+                skipped.append(f"{b.label} ({why})")
+                continue
+            try:
+                b.setup()
+            except StreamSRError as exc:
+                skipped.append(f"{b.label} ({exc})")
+                continue
+            benches.append(b)
+    on_gpu = any(b.device_type == "cuda" for b in benches)
+    batches = a.batches or ([1, 8, 32, 128] if on_gpu else [1, 8, 32])
+    print(
+        f"# {a.arch} x{a.scale} ({weights}); torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads; skipped: {', '.join(skipped) or 'none'}",
+        file=sys.stderr,
+    )
+    rng = np.random.default_rng(0)
+    rows: list[dict[str, Any]] = []
+    for size in a.sizes:
+        for batch in batches:
+            y_up = rng.integers(0, 256, (batch, size, size), dtype=np.uint8)
+            cell = time_cell(benches, y_up)
+            for b in benches:
+                r = cell[b.label]
+                row: dict[str, Any] = {
+                    "backend": b.name,
+                    "device": b.device_type,
+                    "arch": a.arch,
+                    "scale": a.scale,
+                    "size": size,
+                    "batch": batch,
+                    "ms_per_batch": round(r["ms_per_batch"], 3),
+                    "ms_per_crop": round(r["ms_per_batch"] / batch, 3),
+                    "crops_per_s": round(batch * 1000.0 / r["ms_per_batch"], 2),
+                    "reps": int(r["reps"]),
+                }
+                if "device_ms_per_batch" in r:
+                    row["device_ms_per_batch"] = round(r["device_ms_per_batch"], 3)
+                rows.append(row)
+            if not a.json:
+                print(f"# done {size}px x{batch}", file=sys.stderr, flush=True)
+    for b in benches:
+        b.teardown()
+    pairs = [(b.name, b.device_type) for b in benches]
+    mixed = mixed_run(model, pairs, a.scale, a.mixed, a.arch) if a.mixed else []
+    if a.json:
+        print(json.dumps(rows + mixed, indent=1))
+        return 0
+    print_table(rows)
+    for m in mixed:
+        print(
+            f"enhance() of {m['crops']} mixed crops ({min(m['sizes'])}-{max(m['sizes'])} px) "
+            f"{m['backend']:<12}{m['device']:<5} buckets {'on ' if m['buckets'] else 'off'}: "
+            f"{m['ms_per_call']:8.1f} ms ({m['crops_per_s']:.1f} crops/s)"
+        )
+    return 0
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    head = f"{'backend':<14}{'device':<7}{'size':>6}{'batch':>7}{'ms/batch':>11}{'ms/crop':>10}{'crops/s':>10}{'dev ms':>9}  vs cpu"
+    print(head)
+    print("-" * len(head))
+    base = {(r["size"], r["batch"]): r["ms_per_crop"] for r in rows if r["backend"] == "cpu"}
+    for r in rows:
+        ref = base.get((r["size"], r["batch"]))
+        ratio = f"{ref / r['ms_per_crop']:.2f}x" if ref else ""
+        dev = f"{r['device_ms_per_batch']:.2f}" if "device_ms_per_batch" in r else ""
+        print(
+            f"{r['backend']:<14}{r['device']:<7}{r['size']:>6}{r['batch']:>7}"
+            f"{r['ms_per_batch']:>11.2f}{r['ms_per_crop']:>10.2f}{r['crops_per_s']:>10.1f}"
+            f"{dev:>9}  {ratio}"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""ONNX Runtime inference, and the SRCNN written as an ONNX graph.
+
+The graph is built directly with ``onnx.helper`` rather than traced: the network is three
+convolutions, and writing them out keeps the export free of torch's deprecated TorchScript
+exporter and of ``onnxscript``. Replicate padding becomes ``Pad(mode="edge")`` before each
+unpadded ``Conv``, which is what ``nn.Conv2d(padding_mode="replicate")`` computes.
+
+Input ``y`` and output ``y_out`` are ``(batch, 1, height, width)`` float32 luma in [0, 1]
+(full-range BT.601 Y / 255, bicubic-upscaled); batch, height and width are dynamic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from streamsr.enhance._srcnn import SRCNN
+from streamsr.enhance.backends._base import check_luma, missing_extra
+
+OPSET = 17
+IR_VERSION = 8  # opset 17's IR version: loadable by every onnxruntime the extra admits
+INPUT_NAME, OUTPUT_NAME = "y", "y_out"
+
+
+def import_onnx() -> Any:
+    try:
+        import onnx
+    except ImportError as exc:
+        raise missing_extra("ONNX", "onnx", exc) from exc
+    return onnx
+
+
+def import_onnxruntime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        raise missing_extra("onnxruntime", "onnx", exc) from exc
+    return onnxruntime
+
+
+def srcnn_to_onnx(model: SRCNN, *, metadata: dict[str, str] | None = None) -> Any:
+    """The network as an ``onnx.ModelProto`` with dynamic batch, height and width."""
+    onnx = import_onnx()
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes: list[Any] = []
+    inits: list[Any] = []
+    x = INPUT_NAME
+    layers = [("extract", model.extract, True), ("mapping", model.mapping, True)]
+    layers.append(("reconstruct", model.reconstruct, False))
+    for name, conv, relu in layers:
+        k = int(conv.kernel_size[0])
+        p = k // 2
+        w = conv.weight.detach().to("cpu", torch.float32).numpy()
+        assert conv.bias is not None
+        b = conv.bias.detach().to("cpu", torch.float32).numpy()
+        inits += [numpy_helper.from_array(w, f"{name}.weight")]
+        inits += [numpy_helper.from_array(b, f"{name}.bias")]
+        if p:
+            pads = np.array([0, 0, p, p, 0, 0, p, p], np.int64)
+            inits.append(numpy_helper.from_array(pads, f"{name}.pads"))
+            nodes.append(
+                helper.make_node("Pad", [x, f"{name}.pads"], [f"{name}.padded"], mode="edge")
+            )
+            x = f"{name}.padded"
+        out = "residual" if name == "reconstruct" else f"{name}.conv"
+        nodes.append(
+            helper.make_node(
+                "Conv", [x, f"{name}.weight", f"{name}.bias"], [out], kernel_shape=[k, k]
+            )
+        )
+        x = out
+        if relu:
+            nodes.append(helper.make_node("Relu", [x], [f"{name}.relu"]))
+            x = f"{name}.relu"
+    nodes.append(helper.make_node("Add", [INPUT_NAME, "residual"], [OUTPUT_NAME]))
+    dims: list[str | int | None] = ["batch", model.channels, "height", "width"]
+    graph = helper.make_graph(
+        nodes,
+        "srcnn",
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, dims)],
+        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, dims)],
+        inits,
+    )
+    proto = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="streamsr"
+    )
+    proto.ir_version = IR_VERSION
+    for key, value in (metadata or {}).items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(proto)
+    return proto
+
+
+class OnnxRuntimeBackend:
+    """ONNX Runtime, fp32: the CPU execution provider, or CUDA's on a CUDA ``device``.
+
+    Intra-op threads follow ``torch.get_num_threads()`` so that both runtimes share one
+    setting; spinning is off, so idle ORT threads leave the cores to the decoder and encoder.
+    """
+
+    name = "onnxruntime"
+    fixed_shapes = False
+
+    def __init__(self, model: SRCNN, *, device: torch.device) -> None:
+        ort = import_onnxruntime()
+        self.device = device
+        if device.type == "cuda":
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise missing_extra(
+                    "onnxruntime CUDA",
+                    "onnx",
+                    ImportError(
+                        "this onnxruntime has no CUDAExecutionProvider; "
+                        "install onnxruntime-gpu instead of onnxruntime"
+                    ),
+                )
+            providers: list[Any] = [
+                ("CUDAExecutionProvider", {"device_id": device.index or 0}),
+                "CPUExecutionProvider",
+            ]
+        else:
+            providers = ["CPUExecutionProvider"]
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = torch.get_num_threads()
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        proto = srcnn_to_onnx(model)
+        self._session = ort.InferenceSession(proto.SerializeToString(), so, providers=providers)
+
+    def infer_luma(self, y_up: np.ndarray) -> np.ndarray:
+        check_luma(y_up)
+        x = np.divide(y_up[:, None], np.float32(255.0), dtype=np.float32)
+        y = self._session.run([OUTPUT_NAME], {INPUT_NAME: x})[0][:, 0]
+        y *= np.float32(255.0)
+        np.rint(y, out=y)
+        np.clip(y, 0, 255, out=y)
+        return y.astype(np.uint8)

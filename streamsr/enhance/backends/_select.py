@@ -1,0 +1,109 @@
+"""Backend names, what ``"auto"`` picks, and building a backend by name.
+
+``auto`` on CUDA prefers TensorRT when Torch-TensorRT imports, else CUDA graphs. On the CPU
+it takes the first importable entry of :data:`CPU_PREFERENCE`: ONNX Runtime, then eager
+PyTorch. ONNX Runtime matched eager channels_last on one free core and was several times
+faster on two busy ones, where PyTorch's OpenMP threads wait on each other whenever another
+process or pipeline stage holds a core (``benchmarks/bench_enhancers.py``; numbers in the
+module docstring there). ``torch.compile`` was no faster than eager and costs a compile.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from typing import Literal, get_args
+
+import torch
+
+from streamsr._errors import ConfigError
+from streamsr.enhance._srcnn import SRCNN
+from streamsr.enhance.backends._base import Backend
+
+log = logging.getLogger(__name__)
+
+BackendName = Literal["auto", "tensorrt", "cuda", "compile", "onnxruntime", "cpu"]
+BACKENDS: tuple[str, ...] = get_args(BackendName)
+CPU_PREFERENCE: tuple[str, ...] = ("onnxruntime", "cpu")
+CUDA_ONLY = ("tensorrt", "cuda")
+
+
+def check_backend_name(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+
+
+def importable(backend: str) -> bool:
+    """Whether the packages ``backend`` needs import here (without importing them)."""
+    if backend == "onnxruntime":
+        return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
+    if backend == "tensorrt":
+        if importlib.util.find_spec("torch_tensorrt") is None:
+            return False
+        from streamsr._errors import MissingExtraError
+        from streamsr.enhance.backends._tensorrt import import_torch_tensorrt
+
+        try:
+            import_torch_tensorrt()
+        except MissingExtraError as exc:
+            log.info("tensorrt not usable here: %s", exc)
+            return False
+    return True
+
+
+def resolve_backend(backend: str, device: str) -> tuple[str, torch.device]:
+    """The concrete backend and device for the ``backend`` and ``device`` options.
+
+    ``device`` is ``"auto"``, ``"cpu"`` or ``"cuda"`` (already validated). Raises
+    :class:`ConfigError` for contradicting options and :class:`MissingExtraError` for a
+    backend whose extra is not installed.
+    """
+    check_backend_name(backend)
+    has_cuda = torch.cuda.is_available()
+    if backend == "tensorrt":
+        from streamsr.enhance.backends._tensorrt import import_torch_tensorrt
+
+        import_torch_tensorrt()
+    if backend in CUDA_ONLY:
+        if device == "cpu":
+            raise ConfigError(f"backend {backend!r} runs on CUDA, but device='cpu' was asked for")
+        if not has_cuda:
+            raise ConfigError(f"backend {backend!r} needs CUDA, but torch sees no CUDA device")
+        return backend, torch.device("cuda")
+    if backend == "cpu":
+        if device == "cuda":
+            raise ConfigError("backend 'cpu' runs on the CPU, but device='cuda' was asked for")
+        return backend, torch.device("cpu")
+    dev = torch.device("cuda" if device == "cuda" or (device == "auto" and has_cuda) else "cpu")
+    if backend != "auto":
+        return backend, dev
+    if dev.type == "cuda":
+        return ("tensorrt" if importable("tensorrt") else "cuda"), dev
+    return next(b for b in CPU_PREFERENCE if importable(b)), dev
+
+
+def make_backend(
+    backend: str, model: SRCNN, device: torch.device, *, arch: str, scale: int
+) -> Backend:
+    """Build the named (concrete, not ``auto``) backend around ``model``."""
+    if backend == "cpu":
+        from streamsr.enhance.backends._eager import EagerBackend
+
+        return EagerBackend(model, device=device)
+    if backend == "onnxruntime":
+        from streamsr.enhance.backends._onnx import OnnxRuntimeBackend
+
+        return OnnxRuntimeBackend(model, device=device)
+    if backend == "compile":
+        from streamsr.enhance.backends._compile import CompileBackend
+
+        return CompileBackend(model, device=device)
+    if backend == "cuda":
+        from streamsr.enhance.backends._cuda import CudaGraphBackend
+
+        return CudaGraphBackend(model, device=device)
+    if backend == "tensorrt":
+        from streamsr.enhance.backends._tensorrt import TensorRTBackend
+
+        return TensorRTBackend(model, device=device, arch=arch, scale=scale)
+    raise ConfigError(f"backend must be one of {', '.join(BACKENDS[1:])}; got {backend!r}")
