@@ -1,7 +1,7 @@
 """Every shipped weight improves on bicubic for a few real faces (shared data; skips without it)."""
 
 import pytest
-from conftest import shared
+from _media import shared
 
 from streamsr.enhance._dataset import find_images
 from streamsr.enhance._enhancer import load_enhancer
@@ -19,9 +19,16 @@ def crops():  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
-@pytest.mark.parametrize(("variant", "degrade", "min_gain"), [("clean", "clean", 0.8), ("video", "realistic", 0.2)])
-def test_shipped_weights_beat_bicubic_on_real_faces(crops, scale: int, variant: str, degrade: str, min_gain: float) -> None:  # type: ignore[no-untyped-def]
-    methods = {**classic_methods(scale), "model": enhancer_method(load_enhancer(scale, variant=variant, device="cpu"))}
+@pytest.mark.parametrize(
+    ("variant", "degrade", "min_gain"), [("clean", "clean", 0.8), ("video", "realistic", 0.2)]
+)
+def test_shipped_weights_beat_bicubic_on_real_faces(
+    crops, scale: int, variant: str, degrade: str, min_gain: float
+) -> None:  # type: ignore[no-untyped-def]
+    methods = {
+        **classic_methods(scale),
+        "model": enhancer_method(load_enhancer(scale, variant=variant, device="cpu")),
+    }
     r = evaluate_crops(crops, scale=scale, degrade=degrade, methods=methods)
     assert r["model"]["psnr_y"] - r["bicubic"]["psnr_y"] > min_gain, r
     assert r["model"]["ssim_y"] > r["bicubic"]["ssim_y"], r

@@ -8,7 +8,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import make_clip, shared
+from _media import make_clip, shared
 
 from streamsr import ConfigError, Pipeline, PipelineError, SourceError
 from streamsr.enhance._metrics import psnr_y
