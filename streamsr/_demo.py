@@ -26,7 +26,7 @@ def write_side_by_side(
     converted to OpenCV's BGR for writing). Returns False when that frame has no face."""
     from streamsr.compose import upscale_frame
     from streamsr.faces import FaceDetector, square_boxes
-    from streamsr.runtime._pipeline import ENLARGE
+    from streamsr.runtime._stages import ENLARGE
     from streamsr.sources import VideoSource
 
     with VideoSource(video, audio=False) as src:

@@ -17,17 +17,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-import numpy as np
-
 from streamsr._errors import ConfigError, PipelineError, StreamSRError
-from streamsr._frame import Faces, Frame
+from streamsr._frame import Frame
+from streamsr.runtime._stages import FaceStages, Work
 from streamsr.runtime._threads import END, Stage, StageTimer, get
 
 log = logging.getLogger(__name__)
 
 QUEUE_FRAMES = 8  # frames in flight between two stages
-ENLARGE = 1.6  # crop side / face box side: forehead, chin and a margin for the feathered blend
-MIN_CROP_PX = 8  # smaller crops are left bicubic
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,17 +76,6 @@ class PipelineStats:
         return asdict(self)
 
 
-@dataclass(slots=True)
-class _Work:
-    """A frame on its way through the stages."""
-
-    frame: Frame
-    faces: Faces = field(default_factory=Faces)
-    boxes_xyxy: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.int32))
-    crops: list[np.ndarray] = field(default_factory=list)
-    out_rgb24: np.ndarray | None = None
-
-
 class Pipeline:
     """Enhance the faces of a video: ``Pipeline(input, output).run()``, or iterate it.
 
@@ -100,7 +86,7 @@ class Pipeline:
 
     def __init__(self, input: str | Path, output: str | Path | None = None, **options: Any) -> None:
         from streamsr.enhance._enhancer import load_enhancer
-        from streamsr.faces import FaceDetector, FaceTracker, SceneCutDetector
+        from streamsr.faces import FaceDetector
         from streamsr.sinks import FileSink, same_file
         from streamsr.sources import VideoSource
 
@@ -137,8 +123,12 @@ class Pipeline:
             if self._detector is not None:
                 self._detector.close()
             raise
-        self._tracker = FaceTracker()
-        self._scenecut = SceneCutDetector()
+        self.stages = FaceStages(
+            enhancer=self.enhancer,
+            detector=self._detector,
+            detect_every=opts.detect_every,
+            mark=opts.mark,
+        )
         self.stats = PipelineStats()
         self._stop = threading.Event()
         self._audio: collections.deque[Any] = collections.deque()  # drained by the encoder
@@ -152,54 +142,14 @@ class Pipeline:
 
     # -- stages (each runs on its own thread) -------------------------------------------------
 
-    def _decode(self) -> Iterator[_Work | None]:
+    def _decode(self) -> Iterator[Work | None]:
         for item in self.source.read():
             if isinstance(item, Frame):
                 self.stats.frames_in += 1
-                yield _Work(item)
+                yield Work(item)
             else:
                 self._audio.append(item)
                 yield None
-
-    def _detect(self, w: _Work) -> _Work:
-        f = w.frame
-        cut = self._scenecut.is_cut(f.rgb24)
-        if cut:
-            self._tracker.reset()
-        if cut or f.index % self.options.detect_every == 0:
-            t_ms = f.time_s * 1000.0 if f.time_s is not None else f.index * 40.0
-            faces = self._tracker.update(self._detector.detect(f.rgb24, round(t_ms)))
-        else:
-            faces = self._tracker.predict()
-        if len(faces):
-            from streamsr.faces import square_boxes
-
-            boxes = square_boxes(faces.xyxy, enlarge=ENLARGE, size_wh=f.size_wh)
-            keep = (boxes[:, 2] - boxes[:, 0]) >= MIN_CROP_PX
-            w.faces = Faces(faces.xyxy[keep], faces.scores[keep], faces.track_ids[keep])
-            w.boxes_xyxy = boxes[keep]
-        return w
-
-    def _enhance(self, w: _Work) -> _Work:
-        if len(w.boxes_xyxy):
-            rgb = w.frame.rgb24
-            w.crops = self.enhancer.enhance(
-                [rgb[y0:y1, x0:x1] for x0, y0, x1, y1 in w.boxes_xyxy.tolist()]
-            )
-        return w
-
-    def _compose(self, w: _Work) -> _Work:
-        from streamsr.compose import compose
-
-        w.out_rgb24 = compose(
-            w.frame.rgb24,
-            scale=self.options.scale,
-            boxes_xyxy=w.boxes_xyxy,
-            crops=w.crops,
-            track_ids=w.faces.track_ids.tolist(),
-            marked=self.options.mark,
-        )
-        return w
 
     # -- running --------------------------------------------------------------------------------
 
@@ -213,12 +163,29 @@ class Pipeline:
         t = self._timers
         self._stages = [
             Stage("decode", source=self._decode, outbox=q[0], stop=stop, timer=t["decode"]),
-            Stage("detect", fn=self._detect, inbox=q[0], outbox=q[1], stop=stop, timer=t["detect"]),
             Stage(
-                "enhance", fn=self._enhance, inbox=q[1], outbox=q[2], stop=stop, timer=t["enhance"]
+                "detect",
+                fn=self.stages.detect,
+                inbox=q[0],
+                outbox=q[1],
+                stop=stop,
+                timer=t["detect"],
             ),
             Stage(
-                "compose", fn=self._compose, inbox=q[2], outbox=q[3], stop=stop, timer=t["compose"]
+                "enhance",
+                fn=self.stages.enhance,
+                inbox=q[1],
+                outbox=q[2],
+                stop=stop,
+                timer=t["enhance"],
+            ),
+            Stage(
+                "compose",
+                fn=self.stages.compose,
+                inbox=q[2],
+                outbox=q[3],
+                stop=stop,
+                timer=t["compose"],
             ),
         ]
         self._out = q[3]
@@ -294,7 +261,7 @@ class Pipeline:
         st = self.stats
         st.seconds = time.perf_counter() - self._t0 if self._started else 0.0
         st.fps = st.frames_out / st.seconds if st.seconds > 0 else 0.0
-        st.tracks = self._tracker.ids_assigned
+        st.tracks = self.stages.tracks
         st.decode_errors = int(getattr(self.source, "decode_errors", 0))
         st.stage_ms = {k: round(t.mean_ms, 2) for k, t in self._timers.items()}
 

@@ -66,7 +66,7 @@ def test_a_failing_stage_raises_and_does_not_hang(clip: Path, tmp_path: Path) ->
     def boom(item):  # type: ignore[no-untyped-def]
         raise RuntimeError("enhancer exploded")
 
-    p._enhance = boom  # type: ignore[method-assign]
+    p.stages.enhance = boom  # type: ignore[method-assign]
     t = time.monotonic()
     with (
         pytest.raises(
@@ -225,7 +225,7 @@ def test_talking_head_faces_found_with_one_stable_track(tmp_path: Path) -> None:
             if p.stats.frames_out >= 60:
                 break
     assert p.stats.frames_with_faces >= 57
-    assert p._tracker.ids_assigned <= 2
+    assert p.stages.tracks <= 2
 
 
 @pytest.mark.parametrize("name", ["sister.mkv", "thanks.mkv", "walk.mkv"])
