@@ -58,7 +58,9 @@ def measure(
                     c.mux(pkt)
             for pkt in s.encode(None):
                 c.mux(pkt)
-        with Pipeline(lr_path, None, scale=scale, variant=variant, weights=weights) as p:
+        with Pipeline(
+            lr_path, None, scale=scale, variant=variant, weights=weights, temporal=temporal
+        ) as p:
             sr = [f.rgb24 for f in p]
     bic = [upscale_frame(f, scale) for f in lr]
     with FaceDetector() as det:
@@ -89,6 +91,7 @@ def measure(
         "scale": scale,
         "frames": len(hr),
         "variant": variant,
+        "temporal": temporal,
         "flicker_enhanced": round(m["enhanced"], 4),
         "flicker_bicubic": round(m["bicubic"], 4),
         "flicker_truth": round(m["hr"], 4),
@@ -111,10 +114,23 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=90)
     ap.add_argument("--variant", default="video", choices=("clean", "video"))
     ap.add_argument("--weights")
+    ap.add_argument(
+        "--no-temporal",
+        dest="temporal",
+        action="store_false",
+        help="pipeline without temporal smoothing",
+    )
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     rows = [
-        measure(p, scale=a.scale, frames=a.frames, variant=a.variant, weights=a.weights)
+        measure(
+            p,
+            scale=a.scale,
+            frames=a.frames,
+            variant=a.variant,
+            weights=a.weights,
+            temporal=a.temporal,
+        )
         for p in a.input
     ]
     if a.json:

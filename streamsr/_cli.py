@@ -178,6 +178,7 @@ def _cmd_enhance(args: argparse.Namespace) -> int:
             "crf",
             "preset",
             "mark",
+            "temporal",
             "overwrite",
         )
     }
@@ -253,6 +254,12 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
         "--mark",
         action="store_true",
         help="outline enhanced regions and label them with the track id",
+    )
+    p.add_argument(
+        "--no-temporal",
+        dest="temporal",
+        action="store_false",
+        help="no temporal smoothing of the enhancement (on by default: less flicker on still faces)",
     )
     p.add_argument("--stats-json", metavar="PATH", help="write the run's statistics as JSON")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")

@@ -8,6 +8,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from streamsr.compose._temporal import ResidualSmoother
+
 FEATHER = 0.18  # share of the crop side over which the mask ramps from 0 to 1
 MARK_RGB = (0, 255, 128)
 
@@ -36,18 +38,31 @@ def feather_mask(h: int, w: int) -> np.ndarray:
     return m
 
 
-def paste(out_rgb24: np.ndarray, boxes_xyxy: np.ndarray, crops: Sequence[np.ndarray]) -> None:
-    """Blend each crop into ``out_rgb24`` (in place) at its box, already in output pixels."""
+def paste(
+    out_rgb24: np.ndarray,
+    boxes_xyxy: np.ndarray,
+    crops: Sequence[np.ndarray],
+    smoother: ResidualSmoother | None = None,
+) -> None:
+    """Blend each crop into ``out_rgb24`` (in place) at its box, already in output pixels.
+
+    ``out_rgb24`` holds the bicubic background; what is blended in is the crop's residual over
+    it (optionally smoothed over time), weighted by the feathered mask.
+    """
+    if smoother is not None:
+        smoother.begin(out_rgb24.copy())
     for (x0, y0, x1, y1), crop in zip(boxes_xyxy.tolist(), crops, strict=True):
         h, w = y1 - y0, x1 - x0
         if crop.shape[:2] != (h, w):
             raise ValueError(f"crop of shape {crop.shape[:2]} does not fit box of {(h, w)}")
         region = out_rgb24[y0:y1, x0:x1]
-        m = feather_mask(h, w)
         bg = region.astype(np.float32)
-        region[...] = np.clip(bg + m * (crop.astype(np.float32) - bg) + 0.5, 0, 255).astype(
-            np.uint8
-        )
+        residual = crop.astype(np.float32) - bg
+        if smoother is not None:
+            residual = smoother.smooth(residual, (x0, y0, x1, y1))
+        region[...] = np.clip(bg + feather_mask(h, w) * residual + 0.5, 0, 255).astype(np.uint8)
+    if smoother is not None:
+        smoother.end()
 
 
 def mark(out_rgb24: np.ndarray, boxes_xyxy: np.ndarray, track_ids: Sequence[int]) -> None:
@@ -77,6 +92,7 @@ def compose(
     crops: Sequence[np.ndarray],
     track_ids: Sequence[int] = (),
     marked: bool = False,
+    smoother: ResidualSmoother | None = None,
 ) -> np.ndarray:
     """The output frame: ``rgb24`` upscaled by ``scale`` with the enhanced ``crops`` blended in.
 
@@ -84,7 +100,7 @@ def compose(
     """
     out = upscale_frame(rgb24, scale)
     boxes_out = np.asarray(boxes_xyxy, np.int64).reshape(-1, 4) * scale
-    paste(out, boxes_out, crops)
+    paste(out, boxes_out, crops, smoother)
     if marked:
         mark(out, boxes_out, list(track_ids) or [-1] * len(boxes_out))
     return out

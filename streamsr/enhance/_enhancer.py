@@ -2,7 +2,9 @@
 
 Pre- and post-processing are pure functions shared by every backend: a crop is upscaled by
 bicubic interpolation, the network refines its luma (full-range BT.601 Y), the chroma stays
-bicubic. Inference runs crops of equal size as one batch.
+bicubic. Crops of one shape (or, with size buckets, of one bucket) go through the network as
+one batch; the backend (eager PyTorch, ONNX Runtime, torch.compile, CUDA graphs, TensorRT)
+is chosen by name in :func:`load_enhancer`.
 """
 
 from __future__ import annotations
@@ -74,10 +76,13 @@ class Enhancer:
     """An SRCNN ready for inference. Build with :func:`load_enhancer`.
 
     ``buckets=True`` pads each upscaled luma plane (edge replication, bottom and right) up to
-    the smallest square of :data:`streamsr.enhance.backends.BUCKET_SIDES` that holds it, so that crops of different
-    sizes share one batch and fixed-shape backends see few shapes; the network output is cut
-    back to the crop. Padding changes nothing inside the crop but the last few rows and
-    columns, by a level or two at most. Planes larger than the largest bucket keep their size.
+    the smallest square of :data:`~streamsr.enhance.backends.BUCKET_SIDES` that holds it, so
+    that crops of different sizes share one batch and fixed-shape backends see few shapes;
+    the output is cut back to the crop. Inside the crop only the last four rows and columns
+    can change (the inner layers see real neighbours instead of replicated ones): on face
+    crops about 65 dB PSNR against the unpadded path, at most a few levels, up to ten in the
+    outermost two pixels, which the feathered paste-back hides. Planes larger than the
+    largest bucket keep their size.
     """
 
     def __init__(

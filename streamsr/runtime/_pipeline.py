@@ -43,6 +43,7 @@ class PipelineOptions:
     crf: int | None = None
     preset: str | None = None
     mark: bool = False
+    temporal: bool = True
     overwrite: bool = False
 
     def __post_init__(self) -> None:
@@ -128,6 +129,7 @@ class Pipeline:
             detector=self._detector,
             detect_every=opts.detect_every,
             mark=opts.mark,
+            temporal=opts.temporal,
         )
         self.stats = PipelineStats()
         self._stop = threading.Event()

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from streamsr._frame import Faces, Frame
-from streamsr.compose import compose
+from streamsr.compose import ResidualSmoother, compose
 from streamsr.faces import FaceTracker, SceneCutDetector, square_boxes
 
 ENLARGE = 1.6  # crop side / face box side: forehead, chin and a margin for the feathered blend
@@ -29,6 +29,7 @@ class Work:
     crops: list[np.ndarray] = field(default_factory=list)
     out_rgb24: np.ndarray | None = None
     t_decoded: float = 0.0  # perf_counter() when the frame left the decoder (latency)
+    scene_cut: bool = False
 
 
 class FaceStages:
@@ -39,7 +40,9 @@ class FaceStages:
     from one thread only (the tracker and scene-cut detector keep per-stream state).
     """
 
-    def __init__(self, *, enhancer: Any, detector: Any, detect_every: int, mark: bool) -> None:
+    def __init__(
+        self, *, enhancer: Any, detector: Any, detect_every: int, mark: bool, temporal: bool = True
+    ) -> None:
         self.enhancer = enhancer
         self.scale = int(enhancer.scale)
         self.detector = detector
@@ -47,6 +50,7 @@ class FaceStages:
         self.mark = mark
         self.tracker = FaceTracker()
         self.scenecut = SceneCutDetector()
+        self.smoother = ResidualSmoother() if temporal else None
 
     @property
     def tracks(self) -> int:
@@ -58,6 +62,7 @@ class FaceStages:
         cut = self.scenecut.is_cut(f.rgb24)
         if cut:
             self.tracker.reset()
+            w.scene_cut = True
         if cut or f.index % self.detect_every == 0:
             t_ms = f.time_s * 1000.0 if f.time_s is not None else f.index * 40.0
             faces = self.tracker.update(self.detector.detect(f.rgb24, round(t_ms)))
@@ -82,6 +87,8 @@ class FaceStages:
     def compose(self, w: Work) -> Work:
         """Upscale, blend the enhanced crops in (only the boxes that were enhanced), mark them."""
         n = len(w.crops)
+        if w.scene_cut and self.smoother is not None:
+            self.smoother.reset()
         w.out_rgb24 = compose(
             w.frame.rgb24,
             scale=self.scale,
@@ -89,5 +96,6 @@ class FaceStages:
             crops=w.crops,
             track_ids=w.faces.track_ids[:n].tolist(),
             marked=self.mark,
+            smoother=self.smoother,
         )
         return w

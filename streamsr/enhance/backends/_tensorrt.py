@@ -16,6 +16,7 @@ The cache is the folder ``$STREAMSR_TRT_CACHE``, by default ``~/.cache/streamsr/
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -113,11 +114,27 @@ def build_engine(
             dtype=torch.float16,
         )
     ]
-    # The model is already fp16 and TensorRT respects its types (use_explicit_typing).
-    module = torch_tensorrt.compile(model_fp16, ir="dynamo", inputs=inputs, device=device)
+    module = torch_tensorrt.compile(
+        model_fp16, ir="dynamo", inputs=inputs, device=device, **fp16_options(torch_tensorrt)
+    )
     example = [torch.rand((2, model_fp16.channels, side, side), device=device).half()]
     dynamic = {"x": {0: torch.export.Dim("batch", min=1, max=max_batch)}}
     return module, example, dynamic
+
+
+def fp16_options(torch_tensorrt: Any) -> dict[str, Any]:
+    """Compile options that make TensorRT keep the fp16 model in fp16, by release.
+
+    The model and inputs are already fp16. Releases with ``use_explicit_typing`` (default
+    True from about 2.9) follow those types when it is on; older ones build in the precisions
+    listed in ``enabled_precisions``; the newest have neither and are always strongly typed.
+    """
+    params = inspect.signature(torch_tensorrt.dynamo.compile).parameters
+    if "use_explicit_typing" in params:
+        return {"use_explicit_typing": True}
+    if "enabled_precisions" in params:
+        return {"enabled_precisions": {torch.float16}}
+    return {}
 
 
 def save_engine(module: Any, path: Path, example: list[Any], dynamic: Any, key: dict) -> None:

@@ -1,0 +1,366 @@
+"""Inference backends: selection, missing extras, batching and size buckets, and numerics.
+
+Every backend is checked against a float64 run of the same network (``model.double()``).
+GPU tests are marked ``gpu``: they skip without CUDA, and fail instead when the run sets
+``STREAMSR_EXPECT_GPU=1``; TensorRT tests likewise with ``STREAMSR_EXPECT_TENSORRT=1``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from streamsr import ConfigError, MissingExtraError
+from streamsr.enhance._enhancer import load_enhancer, pad_luma
+from streamsr.enhance._srcnn import SRCNN, build_srcnn
+from streamsr.enhance._weights import save_weights
+from streamsr.enhance.backends import BACKENDS, BUCKET_SIDES, export_model
+from streamsr.enhance.backends._base import bucket_side
+from streamsr.enhance.backends._select import CPU_PREFERENCE, importable, make_backend
+
+EXPECT_GPU = os.environ.get("STREAMSR_EXPECT_GPU") == "1"
+EXPECT_TENSORRT = os.environ.get("STREAMSR_EXPECT_TENSORRT") == "1"
+SCALE = 4
+EDGE_PX = 4  # bucket padding may change the last rows and columns (layers 2 and 3: 2 + 2 px)
+
+
+def need_cuda() -> None:
+    if torch.cuda.is_available():
+        return
+    if EXPECT_GPU:
+        pytest.fail("STREAMSR_EXPECT_GPU=1, but torch sees no CUDA device")
+    pytest.skip("no CUDA device")
+
+
+def need(backend: str) -> None:
+    """Skip (or fail, where the run expects it) when ``backend`` cannot run here."""
+    if backend in ("cuda", "tensorrt", "compile-cuda", "onnxruntime-cuda"):
+        need_cuda()
+    if backend == "tensorrt" and not importable("tensorrt"):
+        if EXPECT_TENSORRT:
+            pytest.fail("STREAMSR_EXPECT_TENSORRT=1, but torch_tensorrt does not import")
+        pytest.skip("torch_tensorrt not importable")
+    if backend.startswith("onnxruntime") and not importable("onnxruntime"):
+        pytest.skip("onnx / onnxruntime not installed")
+    if backend == "onnxruntime-cuda":
+        import onnxruntime
+
+        if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+            pytest.skip("onnxruntime has no CUDA execution provider")
+
+
+@pytest.fixture(scope="module")
+def model() -> SRCNN:
+    """An untrained SRCNN with a residual large enough to see (the default init is ~0)."""
+    torch.manual_seed(0)
+    m = build_srcnn("srcnn-955")
+    torch.nn.init.normal_(m.reconstruct.weight, std=0.02)
+    return m.eval()
+
+
+@pytest.fixture(scope="module")
+def weights(model: SRCNN, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    p = tmp_path_factory.mktemp("w") / "srcnn-955_x4_test.pt"
+    save_weights(p, model.state_dict(), {"arch": "srcnn-955", "scale": SCALE})
+    return p
+
+
+def face_like_luma(rng: np.random.Generator, n: int, h: int, w: int) -> np.ndarray:
+    """Bicubic upscales of random small images: smooth, with edges, like an upscaled crop."""
+    small = rng.integers(0, 256, (n, max(h // SCALE, 2), max(w // SCALE, 2)), dtype=np.uint8)
+    return np.stack([cv2.resize(s, (w, h), interpolation=cv2.INTER_CUBIC) for s in small])
+
+
+def crops_of(rng: np.random.Generator, sizes_hw: list[tuple[int, int]]) -> list[np.ndarray]:
+    return [
+        cv2.resize(
+            rng.integers(0, 256, (max(h // 2, 1), max(w // 2, 1), 3), dtype=np.uint8),
+            (w, h),
+            interpolation=cv2.INTER_LINEAR,
+        )
+        for h, w in sizes_hw
+    ]
+
+
+def reference_luma(model: SRCNN, y_up: np.ndarray) -> np.ndarray:
+    """The network in float64, in 0..255 luma levels (not rounded)."""
+    m = copy.deepcopy(model).double().eval()
+    with torch.no_grad():
+        x = torch.from_numpy(y_up).double().div(255.0).unsqueeze(1)
+        return m(x).squeeze(1).numpy() * 255.0
+
+
+def rel_error(out: np.ndarray, ref: np.ndarray, base: np.ndarray | None = None) -> float:
+    """‖out − ref‖ / ‖ref − base‖ (``base`` = the input for the residual's error, else 0)."""
+    d = np.asarray(out, np.float64) - ref
+    return float(np.linalg.norm(d) / np.linalg.norm(ref if base is None else ref - base))
+
+
+# -- selection and options ---------------------------------------------------------------------
+
+
+def test_auto_picks_an_available_backend_and_logs_it(
+    weights: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="streamsr.enhance._enhancer"):
+        e = load_enhancer(SCALE, weights=weights)
+    name = e.backend.name
+    assert name in BACKENDS
+    if torch.cuda.is_available():
+        assert name == ("tensorrt" if importable("tensorrt") else "cuda")
+    else:
+        assert name == next(b for b in CPU_PREFERENCE if importable(b))
+    assert f"backend {name} (auto)" in caplog.text
+    assert repr(e).startswith("Enhancer(") and name in repr(e)
+
+
+def test_unknown_backend_is_a_config_error_listing_the_choices(weights: Path) -> None:
+    with pytest.raises(ConfigError, match="auto, tensorrt, cuda, compile, onnxruntime, cpu"):
+        load_enhancer(SCALE, weights=weights, backend="openvino")
+
+
+def test_missing_tensorrt_names_the_extra(
+    weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch_tensorrt", None)  # import now fails, as if absent
+    with pytest.raises(MissingExtraError, match=r"pip install 'streamsr\[tensorrt\]'"):
+        load_enhancer(SCALE, weights=weights, backend="tensorrt")
+    with pytest.raises(MissingExtraError, match=r"streamsr\[tensorrt\]"):
+        export_model("tensorrt", SCALE, tmp_path / "trt", weights=weights)
+    assert isinstance(MissingExtraError("x"), ImportError)
+
+
+def test_missing_onnxruntime_names_the_extra_and_auto_falls_back(
+    weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(MissingExtraError, match=r"streamsr\[onnx\]"):
+        load_enhancer(SCALE, weights=weights, backend="onnxruntime", device="cpu")
+    assert load_enhancer(SCALE, weights=weights, device="cpu").backend.name == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal without CUDA")
+@pytest.mark.parametrize("backend", ["cuda", "tensorrt"])
+def test_gpu_backends_without_cuda_are_refused(weights: Path, backend: str) -> None:
+    error = (
+        MissingExtraError if backend == "tensorrt" and not importable("tensorrt") else ConfigError
+    )
+    with pytest.raises(error):
+        load_enhancer(SCALE, weights=weights, backend=backend)
+
+
+@pytest.mark.parametrize(
+    ("backend", "device"), [("cpu", "cuda"), ("cuda", "cpu"), ("compile", "tpu")]
+)
+def test_contradicting_device_and_backend(weights: Path, backend: str, device: str) -> None:
+    with pytest.raises(ConfigError, match="device"):
+        load_enhancer(SCALE, weights=weights, backend=backend, device=device)
+
+
+def test_buckets_default_follows_the_backend(weights: Path) -> None:
+    assert load_enhancer(SCALE, weights=weights, backend="cpu").buckets is False
+    assert load_enhancer(SCALE, weights=weights, backend="cpu", buckets=True).buckets is True
+    with pytest.raises(ConfigError, match="max_batch"):
+        load_enhancer(SCALE, weights=weights, backend="cpu", max_batch=0)
+
+
+# -- batching and size buckets -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hw", "side"),
+    [((1, 1), 32), ((32, 32), 32), ((33, 10), 48), ((100, 130), 160), ((512, 512), 512)],
+)
+def test_bucket_side(hw: tuple[int, int], side: int) -> None:
+    assert bucket_side(*hw) == side
+    assert bucket_side(513, 4) is None
+    assert list(BUCKET_SIDES) == sorted(BUCKET_SIDES)
+
+
+def test_pad_luma_replicates_the_last_row_and_column() -> None:
+    y = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    dst = np.zeros((4, 5), np.uint8)
+    pad_luma(y, dst)
+    np.testing.assert_array_equal(dst[:2, :3], y)
+    np.testing.assert_array_equal(dst[:2, 3:], [[2, 2], [5, 5]])
+    np.testing.assert_array_equal(dst[2:], np.repeat(dst[1:2], 2, axis=0))
+
+
+# Output sizes (x4): 4x4, 60x52, 128x128 (exact bucket), 148x148, 60x52 again, 520x560 (larger
+# than every bucket: keeps its size).
+MIXED_HW = [(1, 1), (15, 13), (32, 32), (37, 37), (15, 13), (130, 140)]
+
+
+@pytest.mark.parametrize("backend", ["cpu", "onnxruntime"])
+def test_buckets_keep_sizes_and_match_the_exact_path(weights: Path, backend: str) -> None:
+    need(backend)
+    crops = crops_of(np.random.default_rng(2), MIXED_HW)
+    exact = load_enhancer(SCALE, weights=weights, backend=backend, buckets=False).enhance(crops)
+    bucketed = load_enhancer(SCALE, weights=weights, backend=backend, buckets=True).enhance(crops)
+    assert [b.shape for b in bucketed] == [(h * SCALE, w * SCALE, 3) for h, w in MIXED_HW]
+    assert all(b.dtype == np.uint8 for b in bucketed)
+    for e, b in zip(exact, bucketed, strict=True):
+        d = np.abs(e.astype(np.int16) - b)
+        # Only the band next to the padded bottom and right edges may differ.
+        assert d[:-EDGE_PX, :-EDGE_PX].max(initial=0) <= 1
+        mse = float((d.astype(np.float64) ** 2).mean())
+        assert mse == 0 or 10 * np.log10(255**2 / mse) > 40
+
+
+@pytest.mark.parametrize("buckets", [False, True])
+def test_one_batch_equals_one_by_one(weights: Path, buckets: bool) -> None:
+    e = load_enhancer(SCALE, weights=weights, backend="cpu", buckets=buckets, max_batch=4)
+    crops = crops_of(np.random.default_rng(3), [(20, 20)] * 5 + [(24, 24), (23, 17)])
+    together = e.enhance(crops)
+    for c, t in zip(crops, together, strict=True):
+        one = e.enhance([c])[0]
+        assert one.shape == t.shape
+        assert np.abs(one.astype(np.int16) - t).max() <= 1  # batch size may change the kernels
+
+
+def test_enhance_many_keeps_frames_apart(weights: Path) -> None:
+    e = load_enhancer(SCALE, weights=weights, backend="cpu", buckets=True)
+    rng = np.random.default_rng(4)
+    frames = [crops_of(rng, [(16, 16), (20, 18)]), [], crops_of(rng, [(30, 30)])]
+    out = e.enhance_many(frames)
+    assert [len(o) for o in out] == [2, 0, 1]
+    flat = e.enhance([c for f in frames for c in f])
+    for a, b in zip([o for f in out for o in f], flat, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert e.enhance_many([]) == []
+    with pytest.raises(ValueError, match="list of lists"):
+        e.enhance_many(np.zeros((1, 2, 8, 8, 3), np.uint8))
+
+
+# -- numerics against float64 ------------------------------------------------------------------
+
+# Per backend: the most a uint8 output may differ from the rounded float64 reference, the
+# share of pixels that may differ at all, and the bound on ‖out − ref‖ / ‖ref‖ for the planes.
+# fp32 backends differ only where rounding flips; fp16 ones by a level or two.
+TOLERANCE = {
+    "cpu": (1, 1e-3, 5e-3),
+    "onnxruntime": (1, 1e-3, 5e-3),
+    "compile": (1, 1e-3, 5e-3),
+    "onnxruntime-cuda": (1, 1e-3, 5e-3),
+    "compile-cuda": (2, 0.05, 5e-3),
+    "cuda": (2, 0.05, 5e-3),
+    "tensorrt": (2, 0.05, 5e-3),
+}
+NUMERIC_CASES = [
+    pytest.param("cpu"),
+    pytest.param("onnxruntime"),
+    pytest.param("compile", marks=pytest.mark.slow),  # the first call compiles: ~15-25 s here
+    pytest.param("onnxruntime-cuda", marks=pytest.mark.gpu),
+    pytest.param("compile-cuda", marks=[pytest.mark.gpu, pytest.mark.slow]),
+    pytest.param("cuda", marks=pytest.mark.gpu),
+    pytest.param("tensorrt", marks=[pytest.mark.gpu, pytest.mark.slow]),
+]
+
+
+@pytest.mark.parametrize("case", NUMERIC_CASES)
+def test_backend_matches_float64(model: SRCNN, case: str) -> None:
+    need(case)
+    name, _, dev = case.partition("-")
+    device = torch.device(dev or ("cuda" if name in ("cuda", "tensorrt") else "cpu"))
+    backend = make_backend(name, copy.deepcopy(model), device, arch="srcnn-955", scale=SCALE)
+    max_levels, max_share, max_rel = TOLERANCE[case]
+    rng = np.random.default_rng(5)
+    # A bucket shape (what the GPU backends compile for) and one that is not.
+    for n, h, w in [(3, 64, 64), (2, 40, 56)]:
+        y = face_like_luma(rng, n, h, w)
+        ref = reference_luma(model, y)
+        out = backend.infer_luma(y)
+        assert out.shape == y.shape and out.dtype == np.uint8
+        d = np.abs(out.astype(np.float64) - np.clip(np.rint(ref), 0, 255))
+        assert d.max() <= max_levels, (case, d.max())
+        assert (d > 0).mean() <= max_share, (case, (d > 0).mean())
+        assert rel_error(out, ref) < max_rel
+
+
+def test_onnx_graph_matches_float64_before_rounding(model: SRCNN) -> None:
+    need("onnxruntime")
+    import onnxruntime
+
+    from streamsr.enhance.backends._onnx import INPUT_NAME, OUTPUT_NAME, srcnn_to_onnx
+
+    session = onnxruntime.InferenceSession(
+        srcnn_to_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    y = face_like_luma(np.random.default_rng(6), 2, 48, 72)
+    ref = reference_luma(model, y)
+    x = (y[:, None] / np.float32(255.0)).astype(np.float32)
+    out = session.run([OUTPUT_NAME], {INPUT_NAME: x})[0][:, 0].astype(np.float64) * 255.0
+    # Relative error of the residual (what the network adds to the bicubic input): fp32.
+    assert rel_error(out, ref, base=y.astype(np.float64)) < 1e-5
+
+
+# -- export ------------------------------------------------------------------------------------
+
+
+def test_export_onnx_runs_at_any_shape(model: SRCNN, weights: Path, tmp_path: Path) -> None:
+    need("onnxruntime")
+    import onnx
+    import onnxruntime
+
+    out = export_model("onnx", SCALE, tmp_path / "sub" / "srcnn.onnx", weights=weights)
+    assert out.is_file()
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert meta["arch"] == "srcnn-955" and meta["scale"] == str(SCALE)
+    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    for n, h, w in [(1, 32, 32), (3, 50, 70)]:
+        y = face_like_luma(np.random.default_rng(n), n, h, w)
+        x = (y[:, None] / np.float32(255.0)).astype(np.float32)
+        got = session.run(None, {"y": x})[0][:, 0].astype(np.float64) * 255.0
+        ref = reference_luma(model, y)
+        assert got.shape == y.shape
+        assert rel_error(got, ref, base=y.astype(np.float64)) < 1e-5
+
+
+def test_export_refuses_unknown_backends(weights: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="tensorrt, onnx"):
+        export_model("openvino", SCALE, tmp_path / "x", weights=weights)
+
+
+# -- GPU only ----------------------------------------------------------------------------------
+
+
+@pytest.mark.gpu
+def test_cuda_graphs_replay_any_batch_within_a_bucket(model: SRCNN) -> None:
+    need("cuda")
+    backend = make_backend(
+        "cuda", copy.deepcopy(model), torch.device("cuda"), arch="srcnn-955", scale=SCALE
+    )
+    y = face_like_luma(np.random.default_rng(7), 5, 96, 96)  # batch 5 -> graph for 8
+    together = backend.infer_luma(y)
+    again = backend.infer_luma(y)
+    np.testing.assert_array_equal(together, again)  # replays of one graph are deterministic
+    for i in range(5):
+        one = backend.infer_luma(y[i : i + 1])
+        assert np.abs(one[0].astype(np.int16) - together[i]).max() <= 1
+
+
+@pytest.mark.gpu
+@pytest.mark.slow
+def test_tensorrt_engines_are_cached_on_disk(
+    model: SRCNN, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    need("tensorrt")
+    monkeypatch.setenv("STREAMSR_TRT_CACHE", str(tmp_path))
+    y = face_like_luma(np.random.default_rng(8), 2, 64, 64)
+    first = make_backend(
+        "tensorrt", copy.deepcopy(model), torch.device("cuda"), arch="srcnn-955", scale=SCALE
+    )
+    a = first.infer_luma(y)
+    assert len(list(tmp_path.glob("srcnn-955_x4_64px_*.ep"))) == 1
+    second = make_backend(
+        "tensorrt", copy.deepcopy(model), torch.device("cuda"), arch="srcnn-955", scale=SCALE
+    )
+    np.testing.assert_array_equal(second.infer_luma(y), a)
