@@ -42,7 +42,13 @@ def _decode(path: Path, n: int) -> list[np.ndarray]:
 
 
 def measure(
-    src: Path, *, scale: int, frames: int, variant: str, weights: str | None = None
+    src: Path,
+    *,
+    scale: int,
+    frames: int,
+    variant: str,
+    weights: str | None = None,
+    temporal: bool = True,
 ) -> dict[str, object]:
     hr = _decode(src, frames)
     h, w = (hr[0].shape[0] // scale) * scale, (hr[0].shape[1] // scale) * scale
