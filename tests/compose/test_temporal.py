@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+
+from streamsr.compose import ResidualSmoother
+
+
+def _run(
+    smoother: ResidualSmoother, bgs: list[np.ndarray], residuals: list[np.ndarray]
+) -> list[np.ndarray]:
+    out = []
+    for bg, r in zip(bgs, residuals, strict=True):
+        smoother.begin(bg)
+        out.append(smoother.smooth(r, (0, 0, 32, 32)).copy())
+        smoother.end()
+    return out
+
+
+def test_still_picture_noisy_residual_flickers_less() -> None:
+    rng = np.random.default_rng(0)
+    bg = np.full((32, 32, 3), 120, np.uint8)
+    res = [rng.normal(0, 4, (32, 32, 3)).astype(np.float32) for _ in range(20)]
+    out = _run(ResidualSmoother(), [bg] * 20, res)
+    change_in = np.mean([np.abs(res[t + 1] - res[t]).mean() for t in range(19)])
+    change_out = np.mean([np.abs(out[t + 1] - out[t]).mean() for t in range(19)])
+    assert change_out < 0.8 * change_in
+    np.testing.assert_array_equal(out[0], res[0])  # nothing to blend with on the first frame
+
+
+def test_moving_picture_keeps_the_new_residual() -> None:
+    rng = np.random.default_rng(1)
+    bgs = [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(5)]
+    res = [rng.normal(0, 4, (32, 32, 3)).astype(np.float32) for _ in range(5)]
+    out = _run(ResidualSmoother(), bgs, res)
+    for o, r in zip(out, res, strict=True):
+        np.testing.assert_allclose(o, r, atol=1e-5)
+
+
+def test_reset_and_bad_options() -> None:
+    s = ResidualSmoother()
+    bg = np.zeros((32, 32, 3), np.uint8)
+    _run(s, [bg], [np.ones((32, 32, 3), np.float32)])
+    s.reset()
+    r = np.full((32, 32, 3), 5.0, np.float32)
+    np.testing.assert_array_equal(_run(s, [bg], [r])[0], r)
+    with pytest.raises(ValueError, match="strength"):
+        ResidualSmoother(strength=1.0)
