@@ -18,8 +18,8 @@ from streamsr.enhance._metrics import psnr_y, ssim_y
 log = logging.getLogger(__name__)
 
 HR_SIZE = 252  # divisible by 2, 3 and 4
-FACE_ENLARGE = 1.8  # BlazeFace boxes are tight: keep hair, chin and some background
-WHOLE_IMAGE_FACE_SHARE = 0.35  # a face this wide (share of the short side) means a face crop
+FACE_ENLARGE = 1.5  # BlazeFace boxes run from the brows to the chin: add forehead, ears and jaw
+WHOLE_IMAGE_FACE_SHARE = 0.6  # a face this wide (share of the short side): the image is a face crop
 
 Method = Callable[[np.ndarray], np.ndarray]  # LR RGB uint8 -> SR RGB uint8 at scale
 

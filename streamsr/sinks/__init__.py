@@ -1,5 +1,20 @@
-"""Sinks: where frames go (video files)."""
+"""Sinks: where frames go (video files, RTSP servers, virtual cameras, a preview window)."""
 
 from streamsr.sinks._file import CODECS, DEFAULT_CRF, DEFAULT_PRESET, Codec, FileSink, same_file
+from streamsr.sinks._preview import PreviewSink
+from streamsr.sinks._rtsp import RtspSink
+from streamsr.sinks._segments import SegmentedFileSink
+from streamsr.sinks._virtualcam import VirtualCamSink
 
-__all__ = ["CODECS", "DEFAULT_CRF", "DEFAULT_PRESET", "Codec", "FileSink", "same_file"]
+__all__ = [
+    "CODECS",
+    "DEFAULT_CRF",
+    "DEFAULT_PRESET",
+    "Codec",
+    "FileSink",
+    "PreviewSink",
+    "RtspSink",
+    "SegmentedFileSink",
+    "VirtualCamSink",
+    "same_file",
+]

@@ -1,6 +1,24 @@
 """Sources: where frames come from (video files and other inputs FFmpeg reads)."""
 
 from streamsr.sources._file import MAX_SIDE_PX, VideoSource
+from streamsr.sources._live import (
+    LIVE_TIME_BASE,
+    CameraOptions,
+    LiveSource,
+    SourceEvent,
+    is_camera,
+    is_live,
+)
 from streamsr.sources._url import redact_url
 
-__all__ = ["MAX_SIDE_PX", "VideoSource", "redact_url"]
+__all__ = [
+    "LIVE_TIME_BASE",
+    "MAX_SIDE_PX",
+    "CameraOptions",
+    "LiveSource",
+    "SourceEvent",
+    "VideoSource",
+    "is_camera",
+    "is_live",
+    "redact_url",
+]

@@ -11,8 +11,9 @@ Mount points, each given on the command line:
     FILE decoded in real time and looped for ever, like a camera that is always on: clients
     join mid-stream (one shared H.264 encoder, ``x264enc tune=zerolatency``, a keyframe every
     second). ``@WxH`` scales it.
-``--testsrc NAME[=WxH]``
-    GStreamer's live test pattern.
+``--testsrc NAME[=WxH][:FRAMES]``
+    GStreamer's live test pattern; with FRAMES, each client gets its own stream that ends
+    after that many frames (for reconnect loops).
 ``--relay PUSH=VIEW``
     Clients publish H.264 to ``/PUSH`` (RTSP RECORD, as ``ffmpeg -f rtsp`` does) and anyone
     reads the same stream, not re-encoded, from ``/VIEW``.
@@ -122,6 +123,9 @@ def main() -> int:
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
+    # One thread per client: a publisher's TCP-interleaved RTP is read on its client's thread,
+    # and a viewer's DESCRIBE blocks its own thread until the relayed stream has caps.
+    server.get_thread_pool().set_max_threads(64)
     mounts = server.get_mount_points()
     keep: list[object] = []
     factories: list[GstRtspServer.RTSPMediaFactory] = []
@@ -153,11 +157,15 @@ def main() -> int:
             f" ! video/x-raw,framerate=30/1 ! {enc} )",
         )
     for spec in args.testsrc:
+        spec, _, frames = spec.partition(":")
         name, _, size = spec.partition("=")
+        w, _, h = (size or "320x240").lower().partition("x")
+        limit = f" num-buffers={int(frames)}" if frames else ""
         add(
             name,
-            f"( videotestsrc is-live=true pattern=ball {_size_caps(size or '320x240')}"
-            f"! video/x-raw,framerate=30/1 ! {enc} )",
+            f"( videotestsrc is-live=true pattern=ball{limit}"
+            f" ! video/x-raw,width={int(w)},height={int(h)},framerate=30/1 ! {enc} )",
+            shared=not frames,
         )
     for spec in args.relay:
         push, _, view = spec.partition("=")

@@ -1,0 +1,48 @@
+"""Fixtures of the live tests: an enhancer loaded once, a real-face clip, RTSP servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _live_servers import RtspServer, require_gst
+from _media import shared
+
+from streamsr import WeightsError, load_enhancer
+
+
+@pytest.fixture(scope="session")
+def enhancer(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The shipped x2 video enhancer; until those weights exist, a stand-in: the shipped x4
+    clean weights relabelled x2 (same network; these tests check the plumbing, not quality)."""
+    try:
+        return load_enhancer(2, variant="video")
+    except WeightsError:
+        pass
+    from streamsr.enhance._weights import WEIGHTS_DIR, load_weights_file, save_weights
+
+    src = WEIGHTS_DIR / "srcnn-955_x4_clean.pt"
+    if not src.is_file():
+        pytest.skip("no shipped weights to build a test enhancer from")
+    state, meta = load_weights_file(src)
+    path = tmp_path_factory.mktemp("weights") / "srcnn-955_x2_standin.pt"
+    save_weights(path, state, dict(meta, scale=2, note="test stand-in"))
+    return load_enhancer(2, weights=path)
+
+
+@pytest.fixture(scope="session")
+def face_clip() -> Path:
+    """A real webcam clip (640x480, 30 fps, 2.9 s, one face about 40 px wide)."""
+    return shared("video", "webcam_small_faces", "sister.mkv")
+
+
+@pytest.fixture
+def rtsp_server(face_clip: Path) -> Iterator[RtspServer]:
+    """A GStreamer RTSP server on 127.0.0.1: ``/in`` the face clip looped live at 320x240,
+    ``/push`` → ``/view`` a relay for published streams. Skips when GStreamer is missing."""
+    require_gst()
+    server = RtspServer("--loop", f"in={face_clip}@320x240", "--relay", "push=view")
+    with server:
+        yield server
