@@ -14,6 +14,8 @@ from streamsr._errors import StreamSRError
 
 log = logging.getLogger("streamsr")
 
+BACKENDS = ("auto", "tensorrt", "cuda", "compile", "onnxruntime", "cpu")
+
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -104,7 +106,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     )
 
     enhancer = load_enhancer(
-        args.scale, arch=args.arch, weights=args.weights, variant=args.variant, device=args.device
+        args.scale,
+        arch=args.arch,
+        weights=args.weights,
+        variant=args.variant,
+        device=args.device,
+        backend=args.backend,
     )
     crops = face_crops(find_images(args.data))
     if not crops.crops:
@@ -144,6 +151,12 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="inference backend (auto: the fastest available here, named at start-up)",
+    )
+    p.add_argument(
         "--degrade",
         choices=("clean", "realistic"),
         default="clean",
@@ -177,6 +190,7 @@ def _cmd_enhance(args: argparse.Namespace) -> int:
             "codec",
             "crf",
             "preset",
+            "backend",
             "mark",
             "temporal",
             "overwrite",
@@ -238,6 +252,12 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", metavar="PATH", help="weights file instead of the shipped ones")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="inference backend (auto: the fastest available here, named at start-up)",
+    )
+    p.add_argument(
         "--detect-every",
         type=int,
         default=3,
@@ -267,7 +287,40 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_enhance)
 
 
-_ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [_add_enhance, _add_train, _add_eval]
+def _cmd_export(args: argparse.Namespace) -> int:
+    from streamsr.enhance.backends._export import export_model
+
+    out = export_model(
+        args.backend,
+        args.scale,
+        args.out,
+        arch=args.arch,
+        variant=args.variant,
+        weights=args.weights,
+    )
+    log.info("wrote %s", out)
+    return 0
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    from streamsr.enhance._srcnn import ARCHS
+
+    p = sub.add_parser("export", help="export the network for ONNX Runtime or TensorRT")
+    p.add_argument("--backend", choices=("onnx", "tensorrt"), required=True)
+    p.add_argument("--scale", type=int, choices=(2, 3, 4), required=True)
+    p.add_argument("--out", required=True, metavar="PATH")
+    p.add_argument("--arch", default="srcnn-955", choices=ARCHS)
+    p.add_argument("--variant", choices=("clean", "video"), default="clean")
+    p.add_argument("--weights", metavar="PATH")
+    p.set_defaults(func=_cmd_export)
+
+
+_ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_enhance,
+    _add_train,
+    _add_eval,
+    _add_export,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,6 +36,7 @@ class PipelineOptions:
     variant: Literal["clean", "video"] = "video"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     weights: str | None = None
+    backend: Literal["auto", "tensorrt", "cuda", "compile", "onnxruntime", "cpu"] = "auto"
     detect_every: int = 3
     min_face: int = 0
     face_model: Literal["auto", "short", "full"] = "auto"
@@ -100,6 +101,7 @@ class Pipeline:
             device=opts.device,
             weights=opts.weights,
             variant=opts.variant,
+            backend=opts.backend,
         )
         self.source = VideoSource(input)
         self.sink: Any = None
