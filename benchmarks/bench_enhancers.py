@@ -22,6 +22,7 @@ initialised network (timing does not depend on the weights).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import sys
@@ -38,7 +39,7 @@ from streamsr.enhance._weights import load_weights_file, shipped_weights_path
 from streamsr.enhance.backends import Backend
 from streamsr.enhance.backends._select import importable, make_backend
 
-MIN_REPS, MAX_REPS, MIN_SECONDS = 3, 30, 1.0  # per cell and backend
+MAX_REPS = 200  # per cell and backend
 
 
 def load_model(arch: str, scale: int) -> tuple[SRCNN, str]:
@@ -115,6 +116,30 @@ class CpuBench(BackendBench):
     name = "cpu"
 
 
+class PlainEagerBackend:
+    """Reference only, not a streamsr backend: fp32 eager PyTorch in the default NCHW layout."""
+
+    name = "eager-nchw"
+
+    def __init__(self, model: SRCNN) -> None:
+        self._model = copy.deepcopy(model).eval()
+
+    @torch.inference_mode()
+    def infer_luma(self, y_up: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(y_up).unsqueeze(1).float().div_(255.0)
+        y = self._model(x).squeeze(1).mul_(255.0).round_().clamp_(0, 255)
+        return y.to(torch.uint8).numpy()
+
+
+class PlainEagerBench(BackendBench):
+    """The baseline the others are compared with: eager PyTorch without channels_last."""
+
+    name = "eager-nchw"
+
+    def setup(self) -> None:
+        self.backend = PlainEagerBackend(self.model)
+
+
 class OnnxRuntimeBench(BackendBench):
     name = "onnxruntime"
 
@@ -144,6 +169,7 @@ class TensorRTBench(CudaTimed):
 
 
 BENCHES: dict[str, list[type[BackendBench]]] = {
+    "eager-nchw": [PlainEagerBench],
     "cpu": [CpuBench],
     "onnxruntime": [OnnxRuntimeBench],
     "compile": [CompileBench, CompileCudaBench],
@@ -152,15 +178,19 @@ BENCHES: dict[str, list[type[BackendBench]]] = {
 }
 
 
-def time_cell(benches: list[BackendBench], y_up: np.ndarray) -> dict[str, dict[str, float]]:
+def time_cell(
+    benches: list[BackendBench], y_up: np.ndarray, *, min_reps: int, min_seconds: float
+) -> dict[str, dict[str, float]]:
+    """Time each backend on ``y_up``, taking turns, for at least ``min_reps`` rounds and
+    ``min_seconds`` per backend."""
     for b in benches:
         b.prepare(y_up)
     wall: dict[str, list[float]] = {b.label: [] for b in benches}
     dev: dict[str, list[float]] = {b.label: [] for b in benches}
     t_start = time.perf_counter()
     reps = 0
-    while reps < MIN_REPS or (
-        reps < MAX_REPS and time.perf_counter() - t_start < MIN_SECONDS * len(benches)
+    while reps < min_reps or (
+        reps < MAX_REPS and time.perf_counter() - t_start < min_seconds * len(benches)
     ):
         for b in benches:
             w, d = b.time_once()
@@ -194,7 +224,7 @@ def mixed_run(
             e.enhance(crops)  # warm-up
             enhancers[(name, device_type, buckets)] = e
     times: dict[tuple[str, str, bool], list[float]] = {k: [] for k in enhancers}
-    for _ in range(MIN_REPS * 2):
+    for _ in range(6):
         for key, e in enhancers.items():
             t0 = time.perf_counter()
             e.enhance(crops)
@@ -209,8 +239,11 @@ def mixed_run(
                 "scale": scale,
                 "mode": "enhance-mixed",
                 "buckets": buckets,
-                "crops": n,
+                "size": None,  # mixed: see sizes
                 "sizes": sorted(int(s) * scale for s in sides),
+                "batch": n,
+                "crops": n,
+                "ms_per_batch": round(ms, 3),
                 "ms_per_call": round(ms, 3),
                 "crops_per_s": round(n * 1000.0 / ms, 2),
             }
@@ -226,7 +259,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--backends", default=",".join(BENCHES), help="comma-separated")
+    ap.add_argument(
+        "--backends",
+        default=",".join(BENCHES),
+        help=f"comma-separated, from {', '.join(BENCHES)} (default: all)",
+    )
     ap.add_argument("--sizes", type=parse_ints, default=[64, 128, 256], help="output px")
     ap.add_argument(
         "--batches",
@@ -243,6 +280,10 @@ def main() -> int:
         default=0,
         metavar="N",
         help="also time enhance() on N mixed-size crops",
+    )
+    ap.add_argument("--min-reps", type=int, default=3, help="timed calls per cell (default 3)")
+    ap.add_argument(
+        "--min-seconds", type=float, default=1.0, help="timed seconds per cell and backend"
     )
     ap.add_argument("--json", action="store_true", help="print a JSON list of result rows")
     a = ap.parse_args()
@@ -278,7 +319,7 @@ def main() -> int:
     for size in a.sizes:
         for batch in batches:
             y_up = rng.integers(0, 256, (batch, size, size), dtype=np.uint8)
-            cell = time_cell(benches, y_up)
+            cell = time_cell(benches, y_up, min_reps=a.min_reps, min_seconds=a.min_seconds)
             for b in benches:
                 r = cell[b.label]
                 row: dict[str, Any] = {
@@ -300,7 +341,7 @@ def main() -> int:
                 print(f"# done {size}px x{batch}", file=sys.stderr, flush=True)
     for b in benches:
         b.teardown()
-    pairs = [(b.name, b.device_type) for b in benches]
+    pairs = [(b.name, b.device_type) for b in benches if not isinstance(b, PlainEagerBench)]
     mixed = mixed_run(model, pairs, a.scale, a.mixed, a.arch) if a.mixed else []
     if a.json:
         print(json.dumps(rows + mixed, indent=1))
@@ -316,18 +357,25 @@ def main() -> int:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    head = f"{'backend':<14}{'device':<7}{'size':>6}{'batch':>7}{'ms/batch':>11}{'ms/crop':>10}{'crops/s':>10}{'dev ms':>9}  vs cpu"
+    head = (
+        f"{'backend':<14}{'device':<7}{'size':>6}{'batch':>7}{'ms/batch':>11}{'ms/crop':>10}"
+        f"{'crops/s':>10}{'dev ms':>9}{'vs cpu':>9}{'vs nchw':>9}"
+    )
     print(head)
     print("-" * len(head))
-    base = {(r["size"], r["batch"]): r["ms_per_crop"] for r in rows if r["backend"] == "cpu"}
+
+    def ratios(name: str) -> dict[tuple[int, int], float]:
+        return {(r["size"], r["batch"]): r["ms_per_crop"] for r in rows if r["backend"] == name}
+
+    cpu, nchw = ratios("cpu"), ratios("eager-nchw")
     for r in rows:
-        ref = base.get((r["size"], r["batch"]))
-        ratio = f"{ref / r['ms_per_crop']:.2f}x" if ref else ""
+        cell = (r["size"], r["batch"])
+        vs = [f"{b[cell] / r['ms_per_crop']:.2f}x" if cell in b else "" for b in (cpu, nchw)]
         dev = f"{r['device_ms_per_batch']:.2f}" if "device_ms_per_batch" in r else ""
         print(
             f"{r['backend']:<14}{r['device']:<7}{r['size']:>6}{r['batch']:>7}"
             f"{r['ms_per_batch']:>11.2f}{r['ms_per_crop']:>10.2f}{r['crops_per_s']:>10.1f}"
-            f"{dev:>9}  {ratio}"
+            f"{dev:>9}{vs[0]:>9}{vs[1]:>9}"
         )
 
 

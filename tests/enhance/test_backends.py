@@ -237,7 +237,7 @@ def test_enhance_many_keeps_frames_apart(weights: Path) -> None:
         np.testing.assert_array_equal(a, b)
     assert e.enhance_many([]) == []
     with pytest.raises(ValueError, match="list of lists"):
-        e.enhance_many(np.zeros((1, 2, 8, 8, 3), np.uint8))
+        e.enhance_many(np.zeros((1, 2, 8, 8, 3), np.uint8))  # type: ignore[arg-type]
 
 
 # -- numerics against float64 ------------------------------------------------------------------

@@ -7,16 +7,18 @@
 
 from streamsr.enhance.backends._base import BATCH_BUCKETS, BUCKET_SIDES, MAX_BATCH, Backend
 from streamsr.enhance.backends._eager import EagerBackend
-from streamsr.enhance.backends._export import export_model
+from streamsr.enhance.backends._export import EXPORT_BACKENDS, ExportBackend, export_model
 from streamsr.enhance.backends._select import BACKENDS, BackendName
 
 __all__ = [
     "BACKENDS",
     "BATCH_BUCKETS",
     "BUCKET_SIDES",
+    "EXPORT_BACKENDS",
     "MAX_BATCH",
     "Backend",
     "BackendName",
     "EagerBackend",
+    "ExportBackend",
     "export_model",
 ]

@@ -8,11 +8,12 @@ stale data and are not read back). Shapes outside the buckets run the same fp16 
 eagerly, without a graph.
 
 The uint8 -> fp16 conversion and back are inside the graph, so the host <-> device copies move
-one byte per pixel.
+one byte per pixel. Not thread-safe: call it from one thread (the pipeline's enhance stage).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 
@@ -44,7 +45,8 @@ class _Graph:
 
 
 def fp16_model(model: SRCNN, device: torch.device) -> SRCNN:
-    model = model.to(device, torch.float16).eval()
+    """An fp16 channels_last copy of ``model`` on ``device`` (``model`` is left as it is)."""
+    model = copy.deepcopy(model).to(device, torch.float16).eval()
     return model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
 
@@ -69,7 +71,12 @@ class CudaGraphBackend:
         self._batch_sizes = batch_sizes
         self._model = fp16_model(model, device)
         self._graphs: dict[tuple[int, int, int], _Graph] = {}
+        # One memory pool for all graphs: they never replay concurrently, and each output is
+        # copied out right after its own replay, so sharing intermediates is safe.
         self._pool = torch.cuda.graph_pool_handle()
+        # Shapes are fixed, so let cuDNN time its algorithms once per shape (in the warm-up
+        # before capture). This is process-wide, as cuDNN's setting is.
+        torch.backends.cudnn.benchmark = True
 
     def _step(self, y_up: torch.Tensor) -> torch.Tensor:
         return tensor_to_luma(self._model(luma_to_tensor(y_up, torch.float16, channels_last=True)))

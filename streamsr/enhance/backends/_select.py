@@ -2,14 +2,18 @@
 
 ``auto`` on CUDA prefers TensorRT when Torch-TensorRT imports, else CUDA graphs. On the CPU
 it takes the first importable entry of :data:`CPU_PREFERENCE`: ONNX Runtime, then eager
-PyTorch. ONNX Runtime matched eager channels_last on one free core and was several times
-faster on two busy ones, where PyTorch's OpenMP threads wait on each other whenever another
-process or pipeline stage holds a core (``benchmarks/bench_enhancers.py``; numbers in the
-module docstring there). ``torch.compile`` was no faster than eager and costs a compile.
+PyTorch (``benchmarks/bench_enhancers.py``, 2-core machine shared with a training job,
+srcnn-955 x4, one 128 px output crop): with torch's default 2 threads ONNX Runtime took
+31 ms, eager channels_last 104 ms, ``torch.compile`` 98 ms, eager NCHW 144 ms; with 1 thread
+all three were within 15 % (21-24 ms). PyTorch's OpenMP threads wait on each other whenever
+another process or pipeline stage holds a core; ONNX Runtime's pool does not. Size buckets
+stay off on the CPU: for 8 crops of mixed sizes they were 0-30 % slower with ONNX Runtime
+and within 10 % either way with eager PyTorch, since padding costs what batching saves.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import logging
 from typing import Literal, get_args
@@ -51,6 +55,15 @@ def importable(backend: str) -> bool:
     return True
 
 
+def ort_has_cuda() -> bool:
+    """Whether the installed onnxruntime has the CUDA execution provider (onnxruntime-gpu)."""
+    if not importable("onnxruntime"):
+        return False
+    import onnxruntime
+
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
 def resolve_backend(backend: str, device: str) -> tuple[str, torch.device]:
     """The concrete backend and device for the ``backend`` and ``device`` options.
 
@@ -75,6 +88,8 @@ def resolve_backend(backend: str, device: str) -> tuple[str, torch.device]:
             raise ConfigError("backend 'cpu' runs on the CPU, but device='cuda' was asked for")
         return backend, torch.device("cpu")
     dev = torch.device("cuda" if device == "cuda" or (device == "auto" and has_cuda) else "cpu")
+    if backend == "onnxruntime" and device == "auto" and has_cuda and not ort_has_cuda():
+        dev = torch.device("cpu")  # a CPU-only onnxruntime on a GPU machine
     if backend != "auto":
         return backend, dev
     if dev.type == "cuda":
@@ -85,7 +100,8 @@ def resolve_backend(backend: str, device: str) -> tuple[str, torch.device]:
 def make_backend(
     backend: str, model: SRCNN, device: torch.device, *, arch: str, scale: int
 ) -> Backend:
-    """Build the named (concrete, not ``auto``) backend around ``model``."""
+    """Build the named (concrete, not ``auto``) backend around a copy of ``model``."""
+    model = copy.deepcopy(model)  # backends convert their model in place (device, dtype, layout)
     if backend == "cpu":
         from streamsr.enhance.backends._eager import EagerBackend
 
