@@ -167,6 +167,10 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_enhance(args: argparse.Namespace) -> int:
+    from streamsr.runtime._live_cli import run_live, wants_live
+
+    if wants_live(args):
+        return run_live(args)
     import json
 
     from streamsr._demo import demo_input, write_side_by_side
@@ -236,8 +240,9 @@ def _cmd_enhance(args: argparse.Namespace) -> int:
 
 def _add_enhance(sub: argparse._SubParsersAction) -> None:
     from streamsr.enhance._srcnn import ARCHS
+    from streamsr.runtime._live_cli import add_live_arguments
 
-    p = sub.add_parser("enhance", help="enhance the faces of a recorded video")
+    p = sub.add_parser("enhance", help="enhance the faces of a video file, stream or camera")
     p.add_argument("input", nargs="?", help="input video (any container and codec FFmpeg reads)")
     p.add_argument("-o", "--output", required=True, help="output video (.mp4, .mkv, .mov, .ts)")
     p.add_argument("--demo", action="store_true", help="use the bundled demo clip as input")
@@ -284,6 +289,7 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stats-json", metavar="PATH", help="write the run's statistics as JSON")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_live_arguments(p)
     p.set_defaults(func=_cmd_enhance)
 
 
@@ -315,11 +321,18 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_export)
 
 
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    from streamsr.runtime._live_cli import add_run_parser
+
+    add_run_parser(sub)
+
+
 _ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_enhance,
     _add_train,
     _add_eval,
     _add_export,
+    _add_run,
 ]
 
 

@@ -392,6 +392,7 @@ class LivePipeline:
         self._stages: list[Stage] = []
         self._errors: list[tuple[str, BaseException]] = []
         self._reset_from_index = -1
+        self._detect_seen = 0
         self._last_size_warning: tuple[int, int] | None = None
         self._px_cost = SEC_PER_OUT_PX
         self._compose_s = 0.0
@@ -532,12 +533,12 @@ class LivePipeline:
             m.connected = True
             m.reconnects += 1
             self._reset_from_index = self.source.frames_read  # a new stream: forget the tracks
-        elif event.kind in ("gave_up", "ended"):
+        elif event.kind == "gave_up":
             m.connected = False
 
     def _count_drop(self, item: Any) -> None:
         if item is not END:
-            self.metrics.frames_dropped += 1
+            self.metrics.add_dropped()
 
     def _decode(self) -> None:
         q = self._queues["decoded"]
@@ -554,12 +555,19 @@ class LivePipeline:
 
     def _detect(self, w: Work) -> Work:
         t = time.perf_counter()
+        f = w.frame
         reset = self._reset_from_index
-        if 0 <= reset <= w.frame.index:
+        if 0 <= reset <= f.index:
             self._reset_from_index = -1
             self.stages.tracker.reset()
             if hasattr(w, "scene_cut"):
                 w.scene_cut = True
+        # FaceStages detects on every detect_every-th frame *index*; with frames dropped before
+        # this stage the indices that arrive may skip the multiples for long stretches, so
+        # number the frames this stage sees instead.
+        seen, self._detect_seen = self._detect_seen, self._detect_seen + 1
+        if f.index != seen:
+            w.frame = Frame(f.rgb24, f.pts, f.time_base, seen)
         w = self.stages.detect(w)
         self.metrics.latency["detect"].add(time.perf_counter() - t)
         return w
@@ -797,6 +805,11 @@ class LivePipeline:
         st.interrupted = self._interrupted
         st.outputs = {w.spec.name: w.counters() for w in self._workers}
         return st
+
+    @property
+    def metrics_port(self) -> int | None:
+        """Port of the Prometheus endpoint (the one picked when ``metrics_port=0``), or None."""
+        return self._metrics_server.port if self._metrics_server is not None else None
 
     @property
     def stats(self) -> LiveStats:

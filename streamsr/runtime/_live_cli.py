@@ -163,11 +163,16 @@ def wants_live(args: argparse.Namespace) -> bool:
 
 def live_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """:class:`~streamsr.runtime.LiveOptions` keywords from parsed ``enhance`` arguments."""
-    from streamsr.sources._live import CameraOptions, parse_size
+    from streamsr.sources._live import CameraOptions, is_live, parse_size
 
     def opt(name: str, default: Any) -> Any:
         v = getattr(args, name, None)
         return default if v is None else v
+
+    src = getattr(args, "input", None)
+    # A file in live mode plays at its own frame rate: as fast as it decodes, most of its
+    # frames would be dropped (newest frame wins).
+    realtime = bool(getattr(args, "realtime", False)) or (src is not None and not is_live(str(src)))
 
     timeout = opt("timeout", 5.0)
     size = getattr(args, "camera_size", None)
@@ -193,7 +198,7 @@ def live_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
         read_timeout_s=timeout,
         reconnect_attempts=opt("reconnect_attempts", 5),
         reconnect_delay_s=opt("reconnect_delay", 1.0),
-        realtime=bool(getattr(args, "realtime", False)),
+        realtime=realtime,
         camera=CameraOptions(
             size_wh=parse_size(size) if size is not None else None,
             fps=getattr(args, "camera_fps", None),
@@ -311,10 +316,12 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
 
 
 def resolve_pipeline_path(name: str) -> Path:
-    """``name`` as given when it exists, else ``pipelines/NAME.toml``."""
+    """``name`` as given when it exists, else with ``.toml`` added, else ``pipelines/NAME.toml``."""
     p = Path(name)
     if p.exists() or p.suffix == ".toml":
         return p
+    if p.with_suffix(".toml").exists():
+        return p.with_suffix(".toml")
     return Path("pipelines") / f"{name}.toml"
 
 

@@ -110,7 +110,7 @@ class LiveMetrics:
         self.frames_in = 0
         self.frames_out = 0
         self.frames_stale = 0
-        self.frames_dropped = 0  # input frames replaced by newer ones before processing
+        self.frames_dropped = 0  # frames replaced by newer ones in a stage queue (add_dropped)
         self.enhance_skips = 0  # faces left bicubic to keep within --max-latency-ms
         self.faces_enhanced = 0
         self.reconnects = 0
@@ -120,6 +120,12 @@ class LiveMetrics:
         self.latency = {name: LatencyWindow() for name in STAGES}
         self.rate_in = RateMeter()
         self.rate_out = RateMeter()
+        self._lock = threading.Lock()
+
+    def add_dropped(self, n: int = 1) -> None:
+        """Count dropped frames (several threads drop: the one counter they share is locked)."""
+        with self._lock:
+            self.frames_dropped += n
 
     def snapshot(self) -> MetricsSnapshot:
         lat = {k: p for k, w in self.latency.items() if (p := w.percentiles_ms()) is not None}

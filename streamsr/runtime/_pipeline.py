@@ -25,6 +25,7 @@ from streamsr.runtime._threads import END, Stage, StageTimer, get
 log = logging.getLogger(__name__)
 
 QUEUE_FRAMES = 8  # frames in flight between two stages
+ENHANCE_BATCH_FRAMES = 4  # offline: faces of up to this many queued frames in one batch
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -178,6 +179,8 @@ class Pipeline:
             Stage(
                 "enhance",
                 fn=self.stages.enhance,
+                fn_many=self.stages.enhance_many,
+                max_batch=ENHANCE_BATCH_FRAMES,
                 inbox=q[1],
                 outbox=q[2],
                 stop=stop,

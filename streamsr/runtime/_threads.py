@@ -80,6 +80,8 @@ class Stage(threading.Thread):
         inbox: queue.Queue[Any] | None = None,
         source: Callable[[], Iterable[Any]] | None = None,
         timer: StageTimer | None = None,
+        fn_many: Callable[[list[Any]], list[Any]] | None = None,
+        max_batch: int = 1,
     ) -> None:
         super().__init__(name=f"streamsr-{name}", daemon=True)
         if (fn is None) == (source is None):
@@ -87,6 +89,7 @@ class Stage(threading.Thread):
         self.stage = name
         self.stop, self.inbox, self.outbox = stop, inbox, outbox
         self.fn, self.source = fn, source
+        self.fn_many, self.max_batch = fn_many, max_batch
         self.timer = timer or StageTimer()
         self.error: BaseException | None = None
 
@@ -116,14 +119,35 @@ class Stage(threading.Thread):
         put(self.outbox, END, self.stop)
 
     def _transform(self) -> None:
+        """Take one item (waiting), plus what else is already queued up to ``max_batch`` (not
+        waiting) when ``fn_many`` is given; results leave in the order the items came."""
         assert self.inbox is not None and self.fn is not None
         while True:
             item = get(self.inbox, self.stop)
             if item is END:
                 put(self.outbox, END, self.stop)
                 return
+            batch, ended = [item], False
+            while self.fn_many is not None and len(batch) < self.max_batch:
+                try:
+                    nxt = self.inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is END:
+                    ended = True
+                    break
+                batch.append(nxt)
             t = time.perf_counter()
-            out = self.fn(item)
-            self.timer.add(time.perf_counter() - t)
-            if not put(self.outbox, out, self.stop):
+            outs = (
+                self.fn_many(batch)
+                if len(batch) > 1 and self.fn_many is not None
+                else [self.fn(item)]
+            )
+            dt = (time.perf_counter() - t) / len(batch)
+            for out in outs:
+                self.timer.add(dt)
+                if not put(self.outbox, out, self.stop):
+                    return
+            if ended:
+                put(self.outbox, END, self.stop)
                 return

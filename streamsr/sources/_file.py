@@ -7,8 +7,9 @@ Timestamps, on purpose:
 * a frame the decoder hands out without a pts gets the previous pts plus one nominal frame
   duration (``1 / average_rate`` in time-base units, 1 tick when the rate is unknown) and is
   counted in ``generated_pts``;
-* a frame whose pts is not after the previous one (a duplicate, or a small step back) is dropped
-  and counted in ``dropped_frames``; a large step back (more than
+* a frame whose pts is not after the previous one (a duplicate, or a small step back) is kept
+  (offline, no frame is lost) with the pts one tick after the previous frame's, and counted in
+  ``adjusted_pts``; a large step back (more than
   :data:`DISCONTINUITY_S` seconds, e.g. concatenated MPEG-TS with a clock reset) is a
   discontinuity: later frames are shifted to continue one nominal duration after the last one
   and the shift is logged;
@@ -122,8 +123,8 @@ class VideoSource:
 
         self.decode_errors = 0
         """Packets the decoder or demuxer rejected (skipped, the stream goes on)."""
-        self.dropped_frames = 0
-        """Frames dropped because their pts was not after the previous frame's."""
+        self.adjusted_pts = 0
+        """Frames whose pts was not after the previous frame's and was set one tick after it."""
         self.generated_pts = 0
         """Frames that came without a pts and got previous + nominal duration."""
         self.frames_read = 0
@@ -341,9 +342,7 @@ class VideoSource:
                 if raw is not None and vf.time_base is not None and vf.time_base != tb:
                     raw = round(raw * vf.time_base / tb)
                 pts = fixer.fix(raw)
-                self.generated_pts, self.dropped_frames = fixer.generated, fixer.dropped
-                if pts is None:
-                    continue
+                self.generated_pts, self.adjusted_pts = fixer.generated, fixer.adjusted
                 rgb24 = self._to_rgb24(vf)
                 frame = Frame(rgb24=rgb24, pts=pts, time_base=tb, index=self.frames_read)
                 self.frames_read += 1
@@ -396,7 +395,7 @@ class VideoSource:
 class PtsFixer:
     """Turn decoder pts into strictly increasing pts (the rules are in the module docstring).
 
-    ``fix(pts)`` returns the pts to use, or None to drop the frame. ``step`` is the nominal
+    ``fix(pts)`` returns the pts to use. ``step`` is the nominal
     frame duration, ``reset_ticks`` the step back and ``jump_ticks`` (None: never) the step
     forward beyond which timestamps are taken to have been reset, all in time-base ticks.
     """
@@ -411,10 +410,10 @@ class PtsFixer:
         self.last: int | None = None
         self.offset = 0  # added to every pts after a timestamp reset
         self.generated = 0
-        self.dropped = 0
+        self.adjusted = 0
         self.resets = 0
 
-    def fix(self, pts: int | None) -> int | None:
+    def fix(self, pts: int | None) -> int:
         last = self.last
         if pts is None:
             self.generated += 1
@@ -423,12 +422,17 @@ class PtsFixer:
             pts += self.offset
             if last is not None and pts <= last:
                 if last - pts <= self.reset_ticks:
-                    self.dropped += 1
+                    self.adjusted += 1
                     log.debug(
-                        "%s: dropped a frame with pts %d <= previous %d", self.name, pts, last
+                        "%s: frame with pts %d <= previous %d gets %d",
+                        self.name,
+                        pts,
+                        last,
+                        last + 1,
                     )
-                    return None
-                pts = self._continue(pts, last)
+                    pts = last + 1
+                else:
+                    pts = self._continue(pts, last)
             elif last is not None and self.jump_ticks is not None and pts - last > self.jump_ticks:
                 pts = self._continue(pts, last)
         self.last = pts

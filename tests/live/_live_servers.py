@@ -53,7 +53,9 @@ def gst_unavailable() -> str | None:
         last = (out.stderr.strip().splitlines() or ["?"])[-1]
         return f"GStreamer RTSP server not importable ({last}); apt-get install {DEBIAN_PACKAGES}"
     if out.stdout.strip():
-        return f"GStreamer elements missing: {out.stdout.strip()}; apt-get install {DEBIAN_PACKAGES}"
+        return (
+            f"GStreamer elements missing: {out.stdout.strip()}; apt-get install {DEBIAN_PACKAGES}"
+        )
     return None
 
 
@@ -133,7 +135,9 @@ class RtspServer:
 
 def _readline(proc: subprocess.Popen[str], timeout_s: float) -> str:
     result: list[str] = []
-    t = threading.Thread(target=lambda: result.append(proc.stdout.readline() if proc.stdout else ""))
+    t = threading.Thread(
+        target=lambda: result.append(proc.stdout.readline() if proc.stdout else "")
+    )
     t.daemon = True
     t.start()
     t.join(timeout_s)

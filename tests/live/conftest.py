@@ -15,12 +15,14 @@ from streamsr import WeightsError, load_enhancer
 
 @pytest.fixture(scope="session")
 def enhancer(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The shipped x2 video enhancer; until those weights exist, a stand-in: the shipped x4
-    clean weights relabelled x2 (same network; these tests check the plumbing, not quality)."""
-    try:
-        return load_enhancer(2, variant="video")
-    except WeightsError:
-        pass
+    """The shipped x2 enhancer (video weights, else clean); where neither exists yet, a
+    stand-in: the shipped x4 clean weights relabelled x2 (the same network: these tests check
+    the plumbing, not the quality)."""
+    for variant in ("video", "clean"):
+        try:
+            return load_enhancer(2, variant=variant)
+        except WeightsError:
+            pass
     from streamsr.enhance._weights import WEIGHTS_DIR, load_weights_file, save_weights
 
     src = WEIGHTS_DIR / "srcnn-955_x4_clean.pt"

@@ -141,10 +141,12 @@ def main() -> int:
         factories.append(f)
         return f
 
+    # SPS/PPS every second (config-interval=1), not with every keyframe (-1): with -1, FFmpeg
+    # clients lost the first slice of every P-frame of multi-slice streams (x264 zerolatency).
     enc = (
         "videoconvert ! video/x-raw,format=I420 ! x264enc tune=zerolatency speed-preset=ultrafast"
         " key-int-max=30 bitrate=4000 ! video/x-h264,profile=baseline"
-        " ! rtph264pay name=pay0 pt=96 config-interval=-1"
+        " ! rtph264pay name=pay0 pt=96 config-interval=1"
     )
     for spec in args.loop:
         name, _, rest = spec.partition("=")
@@ -173,7 +175,7 @@ def main() -> int:
         keep.append(relay)
         fr = add(
             push,
-            "( rtph264depay name=depay0 ! h264parse config-interval=-1 ! "
+            "( rtph264depay name=depay0 ! h264parse config-interval=1 ! "
             f"{H264_CAPS} ! appsink name=relay_sink emit-signals=true sync=false )",
             shared=False,
             record=True,
@@ -182,7 +184,7 @@ def main() -> int:
         fv = add(
             view,
             f"( appsrc name=relay_src is-live=true format=time do-timestamp=true caps={H264_CAPS}"
-            " ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )",
+            " ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )",
         )
         fv.connect("media-configure", relay.on_view_configure)
 

@@ -103,7 +103,7 @@ def test_properties(clip: Path) -> None:
 def test_read_yields_frames_and_audio(clip: Path) -> None:
     with VideoSource(clip) as src:
         frames, packets = read_all(src)
-        assert src.decode_errors == src.dropped_frames == src.generated_pts == 0
+        assert src.decode_errors == src.adjusted_pts == src.generated_pts == 0
         # Audio comes as untouched packets of the input's audio stream, all dated. (A packet
         # refers to its open input: PyAV crashes on packet.stream once the input is closed.)
         assert len(packets) > 0
@@ -168,25 +168,25 @@ def test_untagged_colours_read_as_players_do(tmp_path: Path, size_wh: tuple[int,
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected", "dropped", "generated"),
+    ("raw", "expected", "adjusted", "generated"),
     [
         ([0, 10, 20, 30], [0, 10, 20, 30], 0, 0),
         ([0, None, 20], [0, 10, 20], 0, 1),  # missing pts: previous + nominal step
         ([None, None, 25], [0, 10, 25], 0, 2),
-        ([0, 10, 10, 20], [0, 10, 20], 1, 0),  # duplicate dropped
-        ([0, 10, 5, 20], [0, 10, 20], 1, 0),  # small step back dropped
+        ([0, 10, 10, 20], [0, 10, 11, 20], 1, 0),  # duplicate kept, one tick later
+        ([0, 10, 5, 20], [0, 10, 11, 20], 1, 0),  # small step back kept, one tick later
         ([0, 10, 20, 30, 900, 910], [0, 10, 20, 30, 900, 910], 0, 0),  # a gap is kept
         # A reset further back than reset_ticks continues after the last frame.
         ([1000, 1010, 1020, 0, 10], [1000, 1010, 1020, 1030, 1040], 0, 0),
     ],
 )
 def test_pts_fixer(
-    raw: list[int | None], expected: list[int], dropped: int, generated: int
+    raw: list[int | None], expected: list[int], adjusted: int, generated: int
 ) -> None:
     fixer = PtsFixer(step=10, reset_ticks=100)
     out = [p for p in (fixer.fix(r) for r in raw) if p is not None]
     assert out == expected
-    assert (fixer.dropped, fixer.generated) == (dropped, generated)
+    assert (fixer.adjusted, fixer.generated) == (adjusted, generated)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,327 @@
+"""Added latency of live enhancement: RTSP in -> streamsr -> RTSP out, on loopback.
+
+For each case (resolution x number of faces) it:
+
+1. builds a test clip from the shared webcam clips (faces 30-70 px, as a webcam or a
+   surveillance camera sees them): one clip, or two side by side (each centre-cropped to half
+   the width) for two faces; scaled to the height and padded to the width. A 12-bit frame number
+   (+ 4-bit check) is stamped as black/white blocks along the bottom edge of every frame;
+2. serves it live and looped with GStreamer's RTSP server (``tests/live/rtsp_server.py``, under
+   Debian's ``/usr/bin/python3``) at ``/in``, and relays what is published to ``/push`` at ``/view``;
+3. runs a :class:`~streamsr.runtime.LivePipeline` from ``/in`` to ``/push`` (x2 by default);
+4. reads ``/in`` and ``/view`` at once with two PyAV clients and, for every frame number seen
+   on both, takes the difference of the wall-clock times at which it first arrived.
+
+That difference is the **added latency**: decode, detect, enhance, compose, encode, publishing,
+the server's relay and decoding the larger output at the viewer, minus what a viewer of the
+camera itself would see. It prints p50/p95 of it, the output frame rate seen by the viewer and
+the frames the pipeline dropped (newest frame wins).
+
+    python benchmarks/bench_latency.py [--resolutions 640x480,1280x720] [--faces 1,2]
+        [--seconds 10] [--warmup 3] [--max-latency-ms MS] [--weights PATH] [--json]
+
+Numbers depend on everything else the machine runs: say what it ran when you report them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER = ROOT / "tests" / "live" / "rtsp_server.py"
+GST_PYTHON = os.environ.get("STREAMSR_GST_PYTHON", "/usr/bin/python3")
+SHARED = Path(os.environ.get("STREAMSR_SHARED_DATA", ROOT.parent / "shared" / "data"))
+CLIPS = ("sister.mkv", "milk.mkv")
+
+BITS = 16  # 12 bits of frame number, 4 bits of check
+STRIP = 1 / 18  # height of the code strip, as a share of the frame height
+
+
+def _check(code: int) -> int:
+    return (code * 7 + 3) % 16
+
+
+def stamp(rgb24: np.ndarray, code: int) -> None:
+    """Write ``code`` (0..4095) into the bottom strip of ``rgb24``, in place."""
+    h, w = rgb24.shape[:2]
+    word = (code & 0xFFF) << 4 | _check(code & 0xFFF)
+    y0 = h - max(8, round(h * STRIP))
+    for b in range(BITS):
+        x0, x1 = b * w // BITS, (b + 1) * w // BITS
+        rgb24[y0:, x0:x1] = 255 if word >> (BITS - 1 - b) & 1 else 0
+
+
+def read_stamp(gray: np.ndarray) -> int | None:
+    """The frame number stamped in a luma plane of any size, or None when unreadable."""
+    h, w = gray.shape[:2]
+    y = h - max(4, round(h * STRIP)) // 2
+    word = 0
+    for b in range(BITS):
+        x = (2 * b + 1) * w // (2 * BITS)
+        v = int(gray[y, x])
+        if 60 < v < 195:
+            return None  # no clear black or white: not a stamped frame
+        word = word << 1 | (v >= 128)
+    code = word >> 4
+    return code if word & 0xF == _check(code) else None
+
+
+def _fit(rgb24: np.ndarray, size_wh: tuple[int, int], *, crop: bool) -> np.ndarray:
+    """Scale to the target height; centre-crop (``crop``) or pad with black to the width."""
+    w, h = size_wh
+    sh, sw = rgb24.shape[:2]
+    nw = round(sw * h / sh)
+    img = cv2.resize(rgb24, (nw, h), interpolation=cv2.INTER_AREA if h < sh else cv2.INTER_CUBIC)
+    if nw >= w:
+        x = (nw - w) // 2
+        return img[:, x : x + w] if crop or nw > w else img
+    out = np.zeros((h, w, 3), np.uint8)
+    out[:, (w - nw) // 2 : (w - nw) // 2 + nw] = img
+    return out
+
+
+def make_clip(path: Path, size_wh: tuple[int, int], faces: int, min_seconds: float = 8.0) -> None:
+    """The stamped test clip (see the module docstring), ping-ponged to ``min_seconds``."""
+    sources = []
+    for name in CLIPS[:faces]:
+        with av.open(str(SHARED / "video" / "webcam_small_faces" / name)) as c:
+            sources.append([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
+    n = min(len(s) for s in sources)
+    order = list(range(n)) + list(range(n - 2, 0, -1))  # forward, then back: no jump
+    w, h = size_wh
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=30, options={"preset": "veryfast", "crf": "18"})
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        k = 0
+        while k < min_seconds * 30:
+            for i in order:
+                if faces == 1:
+                    img = _fit(sources[0][i], (w, h), crop=False)
+                else:
+                    half = w // 2
+                    img = np.concatenate(
+                        [
+                            _fit(sources[0][i], (half, h), crop=True),
+                            _fit(sources[1][i], (w - half, h), crop=True),
+                        ],
+                        axis=1,
+                    )
+                img = np.ascontiguousarray(img)
+                stamp(img, k)
+                out.mux(vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
+                k += 1
+        out.mux(vs.encode(None))
+
+
+class Arrivals(threading.Thread):
+    """Read an RTSP URL and note when each stamped frame number first arrived."""
+
+    def __init__(self, url: str, stop: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.url, self.stop = url, stop
+        self.times: dict[int, list[float]] = defaultdict(list)
+        self.frames = 0
+        self.first_frame_at: float | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        last: int | None = None
+        try:
+            # A short probe: at a low frame rate FFmpeg's default (5 s) would hold the first
+            # seconds of frames back and deliver them at once.
+            options = {"rtsp_transport": "tcp", "analyzeduration": "500000"}
+            with av.open(self.url, options=options, timeout=(30, 10)) as c:
+                stream = c.streams.video[0]
+                stream.thread_type = "SLICE"  # frame threads would hold frames back
+                for f in c.decode(stream):
+                    now = time.perf_counter()
+                    if self.stop.is_set():
+                        return
+                    self.frames += 1
+                    if self.first_frame_at is None:
+                        self.first_frame_at = now
+                    code = read_stamp(f.to_ndarray(format="gray"))
+                    if code is not None and code != last:
+                        self.times[code].append(now)
+                        last = code
+        except Exception as exc:
+            if not self.stop.is_set():
+                self.error = exc
+
+
+def latencies(direct: Arrivals, view: Arrivals, since: float) -> list[float]:
+    """For each arrival on the view after ``since``, the time since the same frame number
+    last arrived on the direct stream (seconds)."""
+    out = []
+    for code, times in view.times.items():
+        ins = direct.times.get(code, [])
+        for t in times:
+            if t < since:
+                continue
+            before = [x for x in ins if x <= t]
+            if before:
+                out.append(t - before[-1])
+    return out
+
+
+def run_case(
+    size_wh: tuple[int, int], faces: int, args: argparse.Namespace, enhancer: Any, tmp: Path
+) -> dict[str, Any]:
+    from streamsr.runtime import LivePipeline
+
+    w, h = size_wh
+    clip = tmp / f"clip_{w}x{h}_{faces}.mp4"
+    make_clip(clip, size_wh, faces)
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            GST_PYTHON,
+            str(SERVER),
+            "--port",
+            str(port),
+            "--loop",
+            f"in={clip}",
+            "--relay",
+            "push=view",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = server.stdout.readline() if server.stdout else ""
+        if not line.startswith("READY"):
+            raise RuntimeError(f"RTSP server did not start: {line!r}")
+        base = f"rtsp://127.0.0.1:{port}"
+        stop = threading.Event()
+        options: dict[str, Any] = dict(status_every_s=0)
+        if args.max_latency_ms is not None:
+            options["max_latency_ms"] = args.max_latency_ms
+        pipeline = LivePipeline(f"{base}/in", [f"{base}/push"], enhancer=enhancer, **options)
+        direct, view = Arrivals(f"{base}/in", stop), Arrivals(f"{base}/view", stop)
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                pipeline.run()  # until closed below
+            except Exception as exc:
+                errors.append(exc)
+
+        runner = threading.Thread(target=run, daemon=True)
+        runner.start()
+        direct.start()
+        view.start()
+        deadline = time.perf_counter() + 60
+        while view.first_frame_at is None and time.perf_counter() < deadline:
+            if view.error is not None or not runner.is_alive():
+                break
+            time.sleep(0.1)
+        time.sleep(args.warmup)  # after the viewer's first frame: its start-up burst is over
+        t0 = time.perf_counter()
+        view_frames0, faces0 = view.frames, pipeline.metrics.faces_enhanced
+        in0, out0, drop0 = (
+            pipeline.metrics.frames_in,
+            pipeline.metrics.frames_out,
+            pipeline.metrics.frames_dropped,
+        )
+        time.sleep(args.seconds)
+        t1 = time.perf_counter()
+        m = pipeline.metrics
+        frames_in, frames_out = m.frames_in - in0, m.frames_out - out0
+        dropped, faces_done = m.frames_dropped - drop0, m.faces_enhanced - faces0
+        view_frames = view.frames - view_frames0
+        skips = m.enhance_skips
+        lat = np.array(latencies(direct, view, t0), np.float64) * 1000
+        stop.set()
+        pipeline.close()
+        runner.join(timeout=30)
+        if errors:
+            raise RuntimeError(f"pipeline: {errors[0]}")
+        for r in (direct, view):
+            if r.error is not None:
+                raise RuntimeError(f"reader {r.url}: {r.error}")
+        if len(lat) == 0:
+            raise RuntimeError("no frame number was seen on both streams")
+        return {
+            "resolution": f"{w}x{h}",
+            "faces": faces,
+            "p50_ms": round(float(np.percentile(lat, 50)), 1),
+            "p95_ms": round(float(np.percentile(lat, 95)), 1),
+            "fps_out": round(view_frames / (t1 - t0), 1),
+            "dropped": int(dropped),
+            "frames_in": int(frames_in),
+            "frames_out": int(frames_out),
+            "faces_per_frame": round(faces_done / max(1, frames_out), 2),
+            "enhance_skips": int(skips),
+            "matched": len(lat),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--resolutions", default="640x480,1280x720")
+    ap.add_argument("--faces", default="1,2")
+    ap.add_argument("--scale", type=int, default=2)
+    ap.add_argument("--variant", default="video")
+    ap.add_argument("--weights", help="weights file instead of the shipped ones")
+    ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per case")
+    ap.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
+    ap.add_argument("--max-latency-ms", type=float)
+    ap.add_argument("--json", action="store_true", help="print a JSON list of results")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+
+    from streamsr import load_enhancer
+    from streamsr.sources._live import parse_size
+
+    if not SERVER.exists() or not Path(GST_PYTHON).exists():
+        print(f"needs {GST_PYTHON} with GStreamer's RTSP server (see {SERVER})", file=sys.stderr)
+        return 2
+    enhancer = load_enhancer(args.scale, variant=args.variant, weights=args.weights)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for res in args.resolutions.split(","):
+            for faces in (int(f) for f in args.faces.split(",")):
+                r = run_case(parse_size(res), faces, args, enhancer, Path(tmp))
+                r["scale"] = args.scale
+                results.append(r)
+                if not args.json:
+                    print(
+                        f"{r['resolution']:>9} faces {faces}: added latency p50 {r['p50_ms']:.0f} ms, "
+                        f"p95 {r['p95_ms']:.0f} ms; out {r['fps_out']:.1f} fps; dropped "
+                        f"{r['dropped']} of {r['frames_in']}; {r['faces_per_frame']} faces enhanced "
+                        f"per frame",
+                        flush=True,
+                    )
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
