@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -121,7 +123,7 @@ def load_images(paths: Sequence[Path], *, min_side: int) -> ImageSet:
     return ImageSet(images, gray, w, unreadable)
 
 
-class PatchBatches(torch.utils.data.IterableDataset):
+class PatchBatches:
     """Endless batches of (bicubic-upscaled degraded Y, true Y) patches in [0, 1]."""
 
     def __init__(
@@ -147,9 +149,14 @@ class PatchBatches(torch.utils.data.IterableDataset):
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         rng = np.random.default_rng(self.seed)
-        cv2.setNumThreads(1)
         while True:
             yield self.make_batch(rng)
+
+    def prefetch(self, depth: int = 4) -> Prefetcher:
+        """Batches made on a background thread (OpenCV, Pillow and PyAV release the GIL), so the
+        next batch is ready when the optimiser step ends. A thread, not a worker process: forking
+        a process that already runs OpenCV, ONNX Runtime or MediaPipe threads can deadlock."""
+        return Prefetcher(iter(self), depth)
 
     def make_batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         p, s = self.patch, self.scale
@@ -179,3 +186,48 @@ class PatchBatches(torch.utils.data.IterableDataset):
         ys = np.stack([cv2.cvtColor(hr, cv2.COLOR_RGB2YCrCb)[..., 0] for hr in hrs])
         to_t = lambda a: torch.from_numpy(a).float().div_(255.0).unsqueeze(1)  # noqa: E731
         return to_t(xs), to_t(ys)
+
+
+class Prefetcher:
+    """Run an iterator on a daemon thread, ``depth`` items ahead; ``close()`` stops it."""
+
+    def __init__(self, it: Iterator[tuple[torch.Tensor, torch.Tensor]], depth: int) -> None:
+        self._q: queue.Queue[tuple[torch.Tensor, torch.Tensor] | BaseException] = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(it,), name="streamsr-batches", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, it: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        try:
+            for item in it:
+                while not self._stop.is_set():
+                    try:
+                        self._q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if self._stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            self._q.put(exc)
+
+    def __iter__(self) -> Prefetcher:
+        return self
+
+    def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
+        while True:
+            try:
+                item = self._q.get(timeout=1.0)
+            except queue.Empty:
+                if not self._thread.is_alive():
+                    raise StopIteration from None
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            return item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5.0)

@@ -184,7 +184,6 @@ def train(opts: TrainOptions) -> dict[str, object]:
         clean_fraction=opts.clean_fraction,
         seed=opts.seed * 1_000_003 + step,
     )
-    loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=1, prefetch_factor=4)
     budget_s = opts.minutes * 60.0 if opts.minutes is not None else None
     total_steps = opts.steps
     loss_fn = nn.MSELoss()
@@ -221,7 +220,7 @@ def train(opts: TrainOptions) -> dict[str, object]:
             ck_path,
         )
 
-    it = iter(loader)
+    it = batches.prefetch()
     try:
         while progress() < 1.0:
             x, y = next(it)
@@ -267,6 +266,8 @@ def train(opts: TrainOptions) -> dict[str, object]:
         log.warning("interrupted at step %d: checkpoint saved to %s", step, ck_path)
         save_ckpt()
         raise
+    finally:
+        it.close()
     if best_state is None:
         best_state = model.state_dict()
         best = (v_model, v_bic)
