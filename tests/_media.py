@@ -9,6 +9,7 @@ import os
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -35,47 +36,39 @@ def make_clip(
     frames: int = 30,
     size_wh: tuple[int, int] = (160, 120),
     rate: int = 30,
-    audio: bool = False,
     codec: str = "libx264",
+    audio: bool = False,
     container_format: str | None = None,
-    pts_list: list[int] | None = None,
-    time_base: Fraction | None = None,
+    pts_ms: list[int] | None = None,
 ) -> Path:
-    """Encode a short synthetic clip with PyAV (moving gradient, optional sine audio)."""
-    import av
-
+    """Encode a short synthetic clip with PyAV: a moving gradient at ``rate`` fps, or at the
+    given millisecond pts (variable frame rate), with an optional AAC sine interleaved."""
     w, h = size_wh
+    tb = Fraction(1, 1000) if pts_ms is not None else Fraction(1, rate)
     with av.open(str(path), "w", format=container_format) as out:
-        vs = out.add_stream(codec, rate=rate)
+        vs = out.add_stream(
+            codec, rate=rate, options={"preset": "ultrafast"} if codec == "libx264" else {}
+        )
         vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        if time_base is not None:
-            vs.time_base = time_base
-        as_ = out.add_stream("aac", rate=48000) if audio else None
+        vs.codec_context.time_base = tb
+        aus = out.add_stream("aac", rate=48000) if audio else None
         yy, xx = np.mgrid[0:h, 0:w]
+        samples = 0
         for i in range(frames):
             img = np.stack(
-                [(xx * 2 + i * 4) % 256, (yy * 2) % 256, np.full_like(xx, (i * 8) % 256)], -1
+                [(xx * 2 + i * 4) % 256, (yy * 2) % 256, np.full_like(xx, i * 8 % 256)], -1
             )
             vf = av.VideoFrame.from_ndarray(img.astype(np.uint8), format="rgb24")
-            if pts_list is not None:
-                vf.pts = pts_list[i]
-                vf.time_base = time_base
-            for pkt in vs.encode(vf):
-                out.mux(pkt)
-        for pkt in vs.encode(None):
-            out.mux(pkt)
-        if as_ is not None:
-            n = int(48000 * frames / rate)
-            t = np.arange(n) / 48000
-            samples = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
-            for k in range(0, n, 1024):
-                af = av.AudioFrame.from_ndarray(
-                    np.ascontiguousarray(samples[:, k : k + 1024]), format="fltp", layout="mono"
-                )
-                af.sample_rate = 48000
-                af.pts = k
-                for pkt in as_.encode(af):
-                    out.mux(pkt)
-            for pkt in as_.encode(None):
-                out.mux(pkt)
+            vf.pts, vf.time_base = (pts_ms[i] if pts_ms is not None else i), tb
+            out.mux(vs.encode(vf))
+            while aus is not None and samples < 48000 * (i + 1) / rate:  # interleaved with video
+                t = (samples + np.arange(1024)) / 48000
+                tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
+                af = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
+                af.sample_rate, af.pts = 48000, samples
+                out.mux(aus.encode(af))
+                samples += 1024
+        out.mux(vs.encode(None))
+        if aus is not None:
+            out.mux(aus.encode(None))
     return path

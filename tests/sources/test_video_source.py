@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import socket
 import threading
@@ -15,64 +14,11 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from _media import make_clip, shared
 
 from streamsr import Frame, SourceError, StreamSRError, StreamTimeoutError
 from streamsr.sources import VideoSource, redact_url
 from streamsr.sources._file import PtsFixer
-
-# Local helpers: `from conftest import ...` breaks when the whole suite runs, because pytest
-# may have imported another tests/**/conftest.py under the module name "conftest" first.
-SHARED_DATA = Path(
-    os.environ.get(
-        "STREAMSR_SHARED_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-    )
-).resolve()
-
-
-def shared(*parts: str) -> Path:
-    """A path under ../shared/data, or skip the test saying what is missing."""
-    p = SHARED_DATA.joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"shared data not found: {p} (set STREAMSR_SHARED_DATA)")
-    return p
-
-
-def make_clip(
-    path: Path,
-    *,
-    frames: int = 30,
-    audio: bool = False,
-    container_format: str | None = None,
-    pts_ms: list[int] | None = None,
-) -> Path:
-    """A 160x120 H.264 clip at 30 fps, or at the given millisecond pts; optional AAC sine."""
-    w, h = 160, 120
-    tb = Fraction(1, 1000) if pts_ms is not None else Fraction(1, 30)
-    with av.open(str(path), "w", format=container_format) as out:
-        vs = out.add_stream("libx264", rate=30, options={"preset": "ultrafast"})
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        vs.codec_context.time_base = tb
-        aus = out.add_stream("aac", rate=48000) if audio else None
-        yy, xx = np.mgrid[0:h, 0:w]
-        samples = 0
-        for i in range(frames):
-            img = np.stack(
-                [(xx * 2 + i * 4) % 256, (yy * 2) % 256, np.full_like(xx, i * 8 % 256)], -1
-            )
-            vf = av.VideoFrame.from_ndarray(img.astype(np.uint8), format="rgb24")
-            vf.pts, vf.time_base = (pts_ms[i] if pts_ms is not None else i), tb
-            out.mux(vs.encode(vf))
-            while aus is not None and samples < 48000 * (i + 1) / 30:  # interleaved with video
-                t = (samples + np.arange(1024)) / 48000
-                tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
-                af = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
-                af.sample_rate, af.pts = 48000, samples
-                out.mux(aus.encode(af))
-                samples += 1024
-        out.mux(vs.encode(None))
-        if aus is not None:
-            out.mux(aus.encode(None))
-    return path
 
 
 def read_all(src: VideoSource) -> tuple[list[Frame], list[av.Packet]]:
