@@ -47,10 +47,9 @@ def paste(
     """Blend each crop into ``out_rgb24`` (in place) at its box, already in output pixels.
 
     ``out_rgb24`` holds the bicubic background; what is blended in is the crop's residual over
-    it (optionally smoothed over time), weighted by the feathered mask.
+    it, weighted by the feathered mask, and smoothed over time when a ``smoother`` was begun
+    for this frame.
     """
-    if smoother is not None:
-        smoother.begin(out_rgb24.copy())
     for (x0, y0, x1, y1), crop in zip(boxes_xyxy.tolist(), crops, strict=True):
         h, w = y1 - y0, x1 - x0
         if crop.shape[:2] != (h, w):
@@ -100,6 +99,8 @@ def compose(
     """
     out = upscale_frame(rgb24, scale)
     boxes_out = np.asarray(boxes_xyxy, np.int64).reshape(-1, 4) * scale
+    if smoother is not None:
+        smoother.begin(rgb24, scale)
     paste(out, boxes_out, crops, smoother)
     if marked:
         mark(out, boxes_out, list(track_ids) or [-1] * len(boxes_out))

@@ -9,7 +9,7 @@ def _run(
 ) -> list[np.ndarray]:
     out = []
     for bg, r in zip(bgs, residuals, strict=True):
-        smoother.begin(bg)
+        smoother.begin(bg, 1)  # input frames at scale 1: box and frame pixels coincide
         out.append(smoother.smooth(r, (0, 0, 32, 32)).copy())
         smoother.end()
     return out
