@@ -392,7 +392,6 @@ class LivePipeline:
         self._stages: list[Stage] = []
         self._errors: list[tuple[str, BaseException]] = []
         self._reset_from_index = -1
-        self._detect_seen = 0
         self._last_size_warning: tuple[int, int] | None = None
         self._px_cost = SEC_PER_OUT_PX
         self._compose_s = 0.0
@@ -560,14 +559,7 @@ class LivePipeline:
         if 0 <= reset <= f.index:
             self._reset_from_index = -1
             self.stages.tracker.reset()
-            if hasattr(w, "scene_cut"):
-                w.scene_cut = True
-        # FaceStages detects on every detect_every-th frame *index*; with frames dropped before
-        # this stage the indices that arrive may skip the multiples for long stretches, so
-        # number the frames this stage sees instead.
-        seen, self._detect_seen = self._detect_seen, self._detect_seen + 1
-        if f.index != seen:
-            w.frame = Frame(f.rgb24, f.pts, f.time_base, seen)
+            w.scene_cut = True
         w = self.stages.detect(w)
         self.metrics.latency["detect"].add(time.perf_counter() - t)
         return w

@@ -51,19 +51,22 @@ class FaceStages:
         self.tracker = FaceTracker()
         self.scenecut = SceneCutDetector()
         self.smoother = ResidualSmoother() if temporal else None
+        self._seen = 0  # frames this stage has seen (live mode drops frames before it)
 
     @property
     def tracks(self) -> int:
         return self.tracker.ids_assigned
 
     def detect(self, w: Work) -> Work:
-        """Detect every ``detect_every`` frames and after a scene cut; track in between."""
+        """Detect on every ``detect_every``-th frame this stage sees and after a scene cut;
+        track in between."""
         f = w.frame
+        seen, self._seen = self._seen, self._seen + 1
         cut = self.scenecut.is_cut(f.rgb24)
         if cut:
             self.tracker.reset()
             w.scene_cut = True
-        if cut or f.index % self.detect_every == 0:
+        if cut or seen % self.detect_every == 0:
             t_ms = f.time_s * 1000.0 if f.time_s is not None else f.index * 40.0
             faces = self.tracker.update(self.detector.detect(f.rgb24, round(t_ms)))
         else:
