@@ -5,14 +5,17 @@ and LapSRN, and the Nhat-Thanh SRCNN-Pytorch weights (one model for every scale)
 gets the same low-resolution input; PSNR-Y and SSIM-Y as in ``streamsr eval``.
 
     python benchmarks/bench_quality.py --data ../shared/data/faces/eval/face_recognition \
-        --scales 2 3 4 --degrade clean realistic [--json]
+        --scales 2 3 4 --degrade clean realistic [--peer-python /path/to/python-with-opencv4] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -21,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from streamsr.enhance._dataset import find_images
+from streamsr.enhance._degrade import EVAL_DEGRADATIONS
 from streamsr.enhance._enhancer import load_enhancer
 from streamsr.enhance._eval import (
     classic_methods,
@@ -33,27 +37,72 @@ from streamsr.enhance._eval import (
 PEERS = Path(__file__).resolve().parents[2] / "shared" / "peers"
 
 
-def opencv_peers(scale: int) -> dict[str, object]:
-    out: dict[str, object] = {}
-    d = PEERS / "opencv_dnn_superres"
-    for algo, stem in [
-        ("espcn", "ESPCN"),
-        ("fsrcnn", "FSRCNN"),
-        ("fsrcnn", "FSRCNN-small"),
-        ("lapsrn", "LapSRN"),
-    ]:
-        p = d / f"{stem}_x{scale}.pb"
-        if not p.is_file():
-            continue
+def _opencv_reads_pb() -> bool:
+    try:
         sr = cv2.dnn_superres.DnnSuperResImpl_create()
-        sr.readModel(str(p))
-        sr.setModel(algo, scale)
+        sr.readModel(str(PEERS / "opencv_dnn_superres" / "ESPCN_x2.pb"))
+        return True
+    except (cv2.error, AttributeError):
+        return False
 
-        def run(lr: np.ndarray, sr=sr) -> np.ndarray:  # type: ignore[no-untyped-def]
-            return np.ascontiguousarray(sr.upsample(np.ascontiguousarray(lr[..., ::-1]))[..., ::-1])
 
-        out[f"peer {stem}"] = run
-    return out
+def opencv_peers(scale: int, lrs: list[np.ndarray], peer_python: str | None) -> dict[str, object]:
+    """Run the OpenCV dnn_superres models on ``lrs`` (here, or under ``peer_python`` with
+    OpenCV 4.x when this OpenCV cannot read TensorFlow graphs); methods look results up by input."""
+    d = PEERS / "opencv_dnn_superres"
+    if not d.is_dir():
+        return {}
+    script = Path(__file__).with_name("peers_opencv.py")
+    if _opencv_reads_pb():
+        python = sys.executable
+    elif peer_python:
+        python = peer_python
+    else:
+        print(
+            "OpenCV dnn_superres peers skipped: this OpenCV cannot read .pb models (OpenCV 5 dropped the "
+            "TensorFlow importer); pass --peer-python with an interpreter that has opencv-contrib 4.x",
+            file=sys.stderr,
+        )
+        return {}
+    with tempfile.TemporaryDirectory() as tmp:
+        inp, out = Path(tmp) / "lr", Path(tmp) / "sr"
+        inp.mkdir()
+        for i, lr in enumerate(lrs):
+            cv2.imwrite(str(inp / f"{i:04d}.png"), lr[..., ::-1])
+        subprocess.run(
+            [
+                python,
+                str(script),
+                "--scale",
+                str(scale),
+                "--peers",
+                str(d),
+                "--inp",
+                str(inp),
+                "--out",
+                str(out),
+            ],
+            check=True,
+        )
+        table: dict[str, dict[bytes, np.ndarray]] = {}
+        for model_dir in sorted(out.iterdir()):
+            table[model_dir.name] = {
+                lrs[i].tobytes(): np.ascontiguousarray(
+                    cv2.imread(str(model_dir / f"{i:04d}.png"))[..., ::-1]
+                )
+                for i in range(len(lrs))
+            }
+
+    def lookup(name: str) -> object:
+        return lambda lr: table[name][lr.tobytes()]
+
+    return {f"peer {name}": lookup(name) for name in table}
+
+
+def degraded_inputs(crops: list[np.ndarray], scale: int, degrade: str) -> list[np.ndarray]:
+    """The LR inputs evaluate_crops makes (same degradation and seed)."""
+    rng = np.random.default_rng(0)
+    return [EVAL_DEGRADATIONS[degrade].apply(hr, scale, rng) for hr in crops]
 
 
 def _rgb_to_ycbcr_jpeg(x: np.ndarray) -> np.ndarray:
@@ -106,6 +155,11 @@ def main() -> int:
     ap.add_argument("--degrade", nargs="+", default=["clean", "realistic"])
     ap.add_argument("--variants", nargs="+", default=["clean", "video"])
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument(
+        "--peer-python",
+        default=os.environ.get("STREAMSR_PEER_PYTHON"),
+        help="interpreter with opencv-contrib 4.x for the OpenCV peers (OpenCV 5 cannot read them)",
+    )
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     crops = face_crops(find_images(a.data))
@@ -117,9 +171,11 @@ def main() -> int:
                 load_enhancer(scale, variant=v, device="cpu")
             )
         if not a.no_peers:
-            methods.update(opencv_peers(scale))  # type: ignore[arg-type]
             methods.update(srcnn_peers(scale))  # type: ignore[arg-type]
         for deg in a.degrade:
+            if not a.no_peers:
+                lrs = degraded_inputs(crops.crops, scale, deg)
+                methods.update(opencv_peers(scale, lrs, a.peer_python))  # type: ignore[arg-type]
             r = {
                 "scale": scale,
                 "degrade": deg,
