@@ -288,6 +288,7 @@ def main() -> int:
     ap.add_argument("--faces", default="1,2")
     ap.add_argument("--scale", type=int, default=2)
     ap.add_argument("--variant", default="video")
+    ap.add_argument("--arch", default="srcnn-955", choices=("srcnn-955", "srcnn-915", "srcnn-315"))
     ap.add_argument("--weights", help="weights file instead of the shipped ones")
     ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per case")
     ap.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
@@ -302,7 +303,7 @@ def main() -> int:
     if not SERVER.exists() or not Path(GST_PYTHON).exists():
         print(f"needs {GST_PYTHON} with GStreamer's RTSP server (see {SERVER})", file=sys.stderr)
         return 2
-    enhancer = load_enhancer(args.scale, variant=args.variant, weights=args.weights)
+    enhancer = load_enhancer(args.scale, arch=args.arch, variant=args.variant, weights=args.weights)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for res in args.resolutions.split(","):

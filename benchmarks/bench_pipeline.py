@@ -46,8 +46,8 @@ def _transcode(src_path: Path, out: Path, scale: int, frames: int, fn) -> float:
     return n / (time.perf_counter() - t)
 
 
-def _pipeline(src_path: Path, out: Path, scale: int, frames: int, variant: str) -> float:
-    with Pipeline(src_path, out, scale=scale, overwrite=True, variant=variant) as p:
+def _pipeline(src_path: Path, out: Path, scale: int, frames: int, variant: str, arch: str) -> float:
+    with Pipeline(src_path, out, scale=scale, overwrite=True, variant=variant, arch=arch) as p:
         t = time.perf_counter()
         for _ in p:
             if p.stats.frames_out >= frames:
@@ -68,13 +68,14 @@ def main() -> int:
     ap.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
     ap.add_argument("--frames", type=int, default=90)
     ap.add_argument("--variant", default="video", choices=("clean", "video"))
+    ap.add_argument("--arch", default="srcnn-955", choices=("srcnn-955", "srcnn-915", "srcnn-315"))
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
-    enh = load_enhancer(a.scale, variant=a.variant)
+    enh = load_enhancer(a.scale, arch=a.arch, variant=a.variant)
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "out.mp4"
         plain = _transcode(a.input, out, a.scale, a.frames, lambda x: upscale_frame(x, a.scale))
-        enhance = _pipeline(a.input, out, a.scale, a.frames, a.variant)
+        enhance = _pipeline(a.input, out, a.scale, a.frames, a.variant, a.arch)
         full = _transcode(
             a.input, out, a.scale, max(10, a.frames // 6), lambda x: enh.enhance([x])[0]
         )

@@ -93,13 +93,17 @@ def test_weights_for_another_scale_or_arch_are_refused(tmp_path) -> None:  # typ
         load_enhancer(3, weights=tmp_path / "missing.pt")
 
 
-@pytest.mark.parametrize("scale", [2, 3, 4])
-@pytest.mark.parametrize("variant", ["clean", "video"])
-def test_shipped_weights_are_small_and_carry_metadata(scale: int, variant: str) -> None:
-    p = shipped_weights_path("srcnn-955", scale, variant)
+SHIPPED = [("srcnn-955", s, v) for s in (2, 3, 4) for v in ("clean", "video")] + [
+    ("srcnn-915", 2, v) for v in ("clean", "video")
+]
+
+
+@pytest.mark.parametrize(("arch", "scale", "variant"), SHIPPED)
+def test_shipped_weights_are_small_and_carry_metadata(arch: str, scale: int, variant: str) -> None:
+    p = shipped_weights_path(arch, scale, variant)
     assert p.is_file(), f"missing shipped weights {p}"
     assert p.stat().st_size < 1_000_000
-    e = load_enhancer(scale, variant=variant, device="cpu")
+    e = load_enhancer(scale, arch=arch, variant=variant, device="cpu")
     for key in ("arch", "scale", "channels", "data", "steps", "val_psnr_y", "date"):
         assert key in e.meta
-    assert e.meta["scale"] == scale and e.meta["arch"] == "srcnn-955"
+    assert e.meta["scale"] == scale and e.meta["arch"] == arch
