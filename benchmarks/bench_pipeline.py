@@ -81,6 +81,7 @@ def main() -> int:
         )
     res = {
         "input": str(a.input),
+        "arch": a.arch,
         "scale": a.scale,
         "frames": a.frames,
         "plain_fps": round(plain, 2),
