@@ -2,8 +2,8 @@
 
 The graph is built directly with ``onnx.helper`` rather than traced: the network is three
 convolutions, and writing them out keeps the export free of torch's deprecated TorchScript
-exporter and of ``onnxscript``. Replicate padding becomes ``Pad(mode="edge")`` before each
-unpadded ``Conv``, which is what ``nn.Conv2d(padding_mode="replicate")`` computes.
+exporter and of ``onnxscript``. The input is padded once with ``Pad(mode="edge")`` (replicate),
+then the unpadded convolutions run, as :meth:`SRCNN.forward` does.
 
 Input ``y`` and output ``y_out`` are ``(batch, 1, height, width)`` float32 luma in [0, 1]
 (full-range BT.601 Y / 255, bicubic-upscaled); batch, height and width are dynamic.
@@ -50,24 +50,20 @@ def srcnn_to_onnx(model: SRCNN, *, metadata: dict[str, str] | None = None) -> An
 
     nodes: list[Any] = []
     inits: list[Any] = []
-    x = INPUT_NAME
+    c = model.valid_crop
+    pads = np.array([0, 0, c, c, 0, 0, c, c], np.int64)
+    inits.append(numpy_helper.from_array(pads, "input.pads"))
+    nodes.append(helper.make_node("Pad", [INPUT_NAME, "input.pads"], ["input.padded"], mode="edge"))
+    x = "input.padded"
     layers = [("extract", model.extract, True), ("mapping", model.mapping, True)]
     layers.append(("reconstruct", model.reconstruct, False))
     for name, conv, relu in layers:
         k = int(conv.kernel_size[0])
-        p = k // 2
         w = conv.weight.detach().to("cpu", torch.float32).numpy()
         assert conv.bias is not None
         b = conv.bias.detach().to("cpu", torch.float32).numpy()
         inits += [numpy_helper.from_array(w, f"{name}.weight")]
         inits += [numpy_helper.from_array(b, f"{name}.bias")]
-        if p:
-            pads = np.array([0, 0, p, p, 0, 0, p, p], np.int64)
-            inits.append(numpy_helper.from_array(pads, f"{name}.pads"))
-            nodes.append(
-                helper.make_node("Pad", [x, f"{name}.pads"], [f"{name}.padded"], mode="edge")
-            )
-            x = f"{name}.padded"
         out = "residual" if name == "reconstruct" else f"{name}.conv"
         nodes.append(
             helper.make_node(
