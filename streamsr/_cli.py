@@ -98,6 +98,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from streamsr.enhance._dataset import find_images
     from streamsr.enhance._enhancer import load_enhancer
     from streamsr.enhance._eval import (
+        MIN_CROP_PX,
         classic_methods,
         enhancer_method,
         evaluate_crops,
@@ -117,7 +118,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if not crops.crops:
         from streamsr._errors import DatasetError
 
-        raise DatasetError(f"no face crop of at least 189 px found in {', '.join(args.data)}")
+        raise DatasetError(
+            f"no face crop of at least {MIN_CROP_PX} px found in {', '.join(args.data)}"
+        )
     methods = {**classic_methods(args.scale), "model": enhancer_method(enhancer)}
     scores = evaluate_crops(crops.crops, scale=args.scale, degrade=args.degrade, methods=methods)
     result: dict[str, object] = {

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 HR_SIZE = 252  # divisible by 2, 3 and 4
 FACE_ENLARGE = 1.5  # BlazeFace boxes run from the brows to the chin: add forehead, ears and jaw
+MIN_CROP_PX = round(0.75 * HR_SIZE)  # smaller face crops would be upscaled, not a true HR
 WHOLE_IMAGE_FACE_SHARE = 0.6  # a face this wide (share of the short side): the image is a face crop
 
 Method = Callable[[np.ndarray], np.ndarray]  # LR RGB uint8 -> SR RGB uint8 at scale
@@ -60,7 +61,7 @@ def face_crops(paths: Sequence[Path], *, size: int = HR_SIZE) -> FaceCrops:
                 boxes = square_boxes(faces.xyxy, enlarge=FACE_ENLARGE, size_wh=(w, h))
             for x0, y0, x1, y1 in boxes.tolist():
                 side = min(x1 - x0, y1 - y0)
-                if side < 0.75 * size:
+                if side < MIN_CROP_PX * size / HR_SIZE:
                     out.too_small += 1
                     continue
                 out.crops.append(

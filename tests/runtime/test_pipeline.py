@@ -110,7 +110,7 @@ def _error_lines(stderr: str) -> list[str]:
     ("case", "match"),
     [
         ("missing", "not found"),
-        ("not_video", "missing.mp4" if False else ""),
+        ("not_video", "not a video"),
         ("audio_only", "no video stream"),
         ("exists", "exists"),
         ("unwritable", "output"),
