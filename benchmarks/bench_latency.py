@@ -245,6 +245,11 @@ def run_case(
         dropped, faces_done = m.frames_dropped - drop0, m.faces_enhanced - faces0
         view_frames = view.frames - view_frames0
         skips = m.enhance_skips
+        stages = {
+            name: [round(v, 1) for v in pct]
+            for name, window in m.latency.items()
+            if (pct := window.percentiles_ms()) is not None
+        }
         lat = np.array(latencies(direct, view, t0), np.float64) * 1000
         stop.set()
         pipeline.close()
@@ -268,6 +273,7 @@ def run_case(
             "faces_per_frame": round(faces_done / max(1, frames_out), 2),
             "enhance_skips": int(skips),
             "matched": len(lat),
+            "stages_ms": stages,
         }
     finally:
         server.terminate()
@@ -317,6 +323,11 @@ def main() -> int:
                         f"p95 {r['p95_ms']:.0f} ms; out {r['fps_out']:.1f} fps; dropped "
                         f"{r['dropped']} of {r['frames_in']}; {r['faces_per_frame']} faces enhanced "
                         f"per frame",
+                        flush=True,
+                    )
+                    print(
+                        "           in the pipeline (p50/p95 ms): "
+                        + ", ".join(f"{k} {a:.0f}/{b:.0f}" for k, (a, b) in r["stages_ms"].items()),
                         flush=True,
                     )
     if args.json:

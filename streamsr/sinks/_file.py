@@ -43,6 +43,7 @@ import numpy as np
 from av.audio.stream import AudioStream
 from av.container import OutputContainer
 from av.packet import Packet
+from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 from av.video.stream import VideoStream
 
 from streamsr._errors import ConfigError, SinkError
@@ -107,6 +108,28 @@ def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         if pa.exists() and pb.exists():
             return os.path.samefile(pa, pb)
     return os.path.normcase(pa.resolve()) == os.path.normcase(pb.resolve())
+
+
+class Yuv420pConverter:
+    """RGB frames to BT.709 limited-range yuv420p VideoFrames, padded (edge) to ``size_wh``.
+
+    One per output: it keeps its swscale context between frames (``VideoFrame.reformat``
+    builds a new one per call, which took longer than the conversion itself at 1280x960).
+    """
+
+    def __init__(self, size_wh: tuple[int, int]) -> None:
+        self.size_wh = size_wh
+        self._reformatter = VideoReformatter()
+
+    def __call__(self, rgb24: np.ndarray) -> av.VideoFrame:
+        h, w = rgb24.shape[:2]
+        ew, eh = self.size_wh
+        if (w, h) != (ew, eh):
+            rgb24 = np.pad(rgb24, ((0, eh - h), (0, ew - w), (0, 0)), mode="edge")
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb24), format="rgb24")
+        return self._reformatter.reformat(
+            vf, format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG
+        )
 
 
 class FileSink:
@@ -174,6 +197,7 @@ class FileSink:
                 )
         else:
             self.encoded_size_wh = self.size_wh
+        self._to_yuv = Yuv420pConverter(self.encoded_size_wh)
 
         self.frames_written = 0
         """Video frames handed to the encoder."""
@@ -329,12 +353,7 @@ class FileSink:
                 f"the sink was opened for {self.size_wh[0]}x{self.size_wh[1]}"
             )
         pts = self._pts_for(frame)
-        rgb24 = frame.rgb24
-        if self.encoded_size_wh != self.size_wh:
-            (w, h), (ew, eh) = self.size_wh, self.encoded_size_wh
-            rgb24 = np.pad(rgb24, ((0, eh - h), (0, ew - w), (0, 0)), mode="edge")
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb24), format="rgb24")
-        vf = vf.reformat(format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
+        vf = self._to_yuv(frame.rgb24)
         vf.pts = pts
         vf.time_base = self.time_base
         try:

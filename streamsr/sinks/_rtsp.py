@@ -30,13 +30,12 @@ from typing import Literal
 
 import av
 import av.error
-import numpy as np
 from av.container import OutputContainer
 from av.video.stream import VideoStream
 
 from streamsr._errors import ConfigError, SinkError
 from streamsr._frame import Frame
-from streamsr.sinks._file import X26X_PRESETS
+from streamsr.sinks._file import X26X_PRESETS, Yuv420pConverter
 from streamsr.sources._url import redact_url, scrub_exception
 
 log = logging.getLogger(__name__)
@@ -44,16 +43,6 @@ log = logging.getLogger(__name__)
 RTSP_TIME_BASE = Fraction(1, 90_000)
 MAX_RECONNECT_DELAY_S = 30.0
 DEFAULT_RTSP_CRF = 23
-
-
-def rgb_to_yuv420p(rgb24: np.ndarray, encoded_size_wh: tuple[int, int]) -> av.VideoFrame:
-    """An ``(H, W, 3)`` RGB frame as a BT.709 limited-range yuv420p VideoFrame, padded to size."""
-    h, w = rgb24.shape[:2]
-    ew, eh = encoded_size_wh
-    if (ew, eh) != (w, h):
-        rgb24 = np.pad(rgb24, ((0, eh - h), (0, ew - w), (0, 0)), mode="edge")
-    vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb24), format="rgb24")
-    return vf.reformat(format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
 
 
 class RtspSink:
@@ -103,6 +92,7 @@ class RtspSink:
         self.name = redact_url(url)
         self.size_wh = (w, h)
         self.encoded_size_wh = (w + w % 2, h + h % 2)
+        self._to_yuv = Yuv420pConverter(self.encoded_size_wh)
         self.rate = Fraction(rate).limit_denominator(1001)
         self.transport = transport
         self.gop = max(1, round(float(self.rate) * gop_s))
@@ -152,7 +142,7 @@ class RtspSink:
                     "crf": str(self.crf),
                     "g": str(self.gop),
                     "keyint_min": str(self.gop),
-                    "x264-params": "repeat-headers=1",
+                    "x264-params": "repeat-headers=1:aud=1",
                 },
             )
             if not isinstance(video, VideoStream):  # pragma: no cover - a video encoder
@@ -227,7 +217,7 @@ class RtspSink:
             log.warning("%s: output reconnected", self.name)
         container, video = self._container, self._video
         assert container is not None and video is not None
-        vf = rgb_to_yuv420p(frame.rgb24, self.encoded_size_wh)
+        vf = self._to_yuv(frame.rgb24)
         vf.pts = self._pts_for(frame)
         vf.time_base = RTSP_TIME_BASE
         try:

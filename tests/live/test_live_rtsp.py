@@ -112,7 +112,9 @@ def test_server_restart_reconnects_and_output_carries_on(
     assert st.frames_stale > 0
     assert st.frames_in > counts["in_at_restart"] + 30  # fresh frames after the restart
     times = _file_times(out)
-    assert len(times) == st.frames_out
+    written = st.outputs[str(out)]
+    assert len(times) == written["frames_written"]
+    assert written["frames_written"] + written["queue_dropped"] == st.frames_out
     # Continuous output: never a hole longer than the stale delay (plus scheduling slack).
     assert np.diff(times).max() < FAST_STALE_S + 0.5
     assert times[-1] - times[0] > 10
@@ -224,7 +226,9 @@ def test_gives_up_after_last_attempt_and_closes_outputs(
         p.run(duration_s=30)
     assert time.monotonic() - t < 15
     times = _file_times(out)  # closed cleanly: the file plays to its last frame
-    assert len(times) == p.stats.frames_out > 30
+    written = p.stats.outputs[str(out)]
+    assert len(times) == written["frames_written"] > 30
+    assert written["frames_written"] + written["queue_dropped"] == p.stats.frames_out
 
 
 def test_many_reconnects_leak_no_fds_or_threads() -> None:
