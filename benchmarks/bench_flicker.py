@@ -26,6 +26,7 @@ from streamsr import Pipeline
 from streamsr.compose import upscale_frame
 from streamsr.enhance._color import luma_studio
 from streamsr.enhance._metrics import psnr
+from streamsr.enhance._srcnn import ARCHS
 from streamsr.faces import FaceDetector
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/video/talking_heads/news_1.mp4"
@@ -47,6 +48,7 @@ def measure(
     scale: int,
     frames: int,
     variant: str,
+    arch: str = "srcnn-955",
     weights: str | None = None,
     temporal: bool = True,
 ) -> dict[str, object]:
@@ -65,7 +67,13 @@ def measure(
             for pkt in s.encode(None):
                 c.mux(pkt)
         with Pipeline(
-            lr_path, None, scale=scale, variant=variant, weights=weights, temporal=temporal
+            lr_path,
+            None,
+            scale=scale,
+            arch=arch,
+            variant=variant,
+            weights=weights,
+            temporal=temporal,
         ) as p:
             sr = [f.rgb24 for f in p]
     bic = [upscale_frame(f, scale) for f in lr]
@@ -119,6 +127,7 @@ def main() -> int:
     ap.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
     ap.add_argument("--frames", type=int, default=90)
     ap.add_argument("--variant", default="video", choices=("clean", "video"))
+    ap.add_argument("--arch", default="srcnn-955", choices=ARCHS)
     ap.add_argument("--weights")
     ap.add_argument(
         "--no-temporal",
@@ -134,6 +143,7 @@ def main() -> int:
             scale=a.scale,
             frames=a.frames,
             variant=a.variant,
+            arch=a.arch,
             weights=a.weights,
             temporal=a.temporal,
         )

@@ -9,7 +9,7 @@ For each case (resolution x number of faces) it:
 2. serves it live and looped with GStreamer's RTSP server (``tests/live/rtsp_server.py``, under
    Debian's ``/usr/bin/python3``) at ``/in``, and relays what is published to ``/push`` at ``/view``;
 3. runs a :class:`~streamsr.runtime.LivePipeline` from ``/in`` to ``/push`` (x2 by default);
-4. reads ``/in`` and ``/view`` at once with two PyAV clients and, for every frame number seen
+4. reads ``/in`` and ``/view`` at once with two PyAV viewers, each its own process, and, for every frame number seen
    on both, takes the difference of the wall-clock times at which it first arrived.
 
 That difference is the **added latency**: decode, detect, enhance, compose, encode, publishing,
@@ -128,8 +128,45 @@ def make_clip(path: Path, size_wh: tuple[int, int], faces: int, min_seconds: flo
         out.mux(vs.encode(None))
 
 
+def viewer(url: str) -> None:
+    """Viewer process: read ``url`` and print ``F t`` for every frame and ``C code t`` for every
+    new stamped frame number, where t is when the frame's last packet arrived (CLOCK_MONOTONIC
+    seconds, the same clock in every process): the time to decode it here is the viewer's, not
+    the pipeline's."""
+    last: int | None = None
+    arrived: dict[int, float] = {}
+    # A short probe: at a low frame rate FFmpeg's default (5 s) would hold the first seconds of
+    # frames back and deliver them at once.
+    options = {"rtsp_transport": "tcp", "analyzeduration": "500000"}
+    try:
+        with av.open(url, options=options, timeout=(30, 10)) as c:
+            stream = c.streams.video[0]
+            stream.thread_type = "SLICE"  # frame threads would hold frames back
+            for packet in c.demux(stream):
+                if packet.pts is not None:
+                    arrived[packet.pts] = time.clock_gettime(time.CLOCK_MONOTONIC)
+                for f in packet.decode():
+                    t = arrived.pop(f.pts, None) if f.pts is not None else None
+                    if t is None:
+                        continue
+                    code = read_stamp(f.to_ndarray(format="gray"))
+                    if code is not None and code != last:
+                        print(f"C {code} {t:.6f}", flush=True)
+                        last = code
+                    else:
+                        print(f"F {t:.6f}", flush=True)
+                if len(arrived) > 300:  # frames the decoder never returned
+                    arrived.clear()
+    except Exception as exc:
+        print(f"E {type(exc).__name__}: {exc}", flush=True)
+
+
 class Arrivals(threading.Thread):
-    """Read an RTSP URL and note when each stamped frame number first arrived."""
+    """When each stamped frame number first arrived at a viewer of an RTSP URL.
+
+    The viewer is a separate process (:func:`viewer`), as a real one would be: in this process
+    it would share the pipeline's interpreter lock, and its clock readings would wait for it.
+    """
 
     def __init__(self, url: str, stop: threading.Event) -> None:
         super().__init__(daemon=True)
@@ -137,31 +174,33 @@ class Arrivals(threading.Thread):
         self.times: dict[int, list[float]] = defaultdict(list)
         self.frames = 0
         self.first_frame_at: float | None = None
-        self.error: BaseException | None = None
+        self.error: str | None = None
 
     def run(self) -> None:
-        last: int | None = None
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--viewer", self.url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         try:
-            # A short probe: at a low frame rate FFmpeg's default (5 s) would hold the first
-            # seconds of frames back and deliver them at once.
-            options = {"rtsp_transport": "tcp", "analyzeduration": "500000"}
-            with av.open(self.url, options=options, timeout=(30, 10)) as c:
-                stream = c.streams.video[0]
-                stream.thread_type = "SLICE"  # frame threads would hold frames back
-                for f in c.decode(stream):
-                    now = time.perf_counter()
-                    if self.stop.is_set():
-                        return
-                    self.frames += 1
-                    if self.first_frame_at is None:
-                        self.first_frame_at = now
-                    code = read_stamp(f.to_ndarray(format="gray"))
-                    if code is not None and code != last:
-                        self.times[code].append(now)
-                        last = code
-        except Exception as exc:
-            if not self.stop.is_set():
-                self.error = exc
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if self.stop.is_set():
+                    return
+                kind, *rest = line.split()
+                if kind == "E":
+                    self.error = line[2:].strip()
+                    return
+                now = float(rest[-1])
+                self.frames += 1
+                if self.first_frame_at is None:
+                    self.first_frame_at = now
+                if kind == "C":
+                    self.times[int(rest[0])].append(now)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def latencies(direct: Arrivals, view: Arrivals, since: float) -> list[float]:
@@ -225,13 +264,13 @@ def run_case(
         runner.start()
         direct.start()
         view.start()
-        deadline = time.perf_counter() + 60
-        while view.first_frame_at is None and time.perf_counter() < deadline:
+        deadline = _now() + 60
+        while view.first_frame_at is None and _now() < deadline:
             if view.error is not None or not runner.is_alive():
                 break
             time.sleep(0.1)
         time.sleep(args.warmup)  # after the viewer's first frame: its start-up burst is over
-        t0 = time.perf_counter()
+        t0 = _now()
         view_frames0, faces0 = view.frames, pipeline.metrics.faces_enhanced
         in0, out0, drop0 = (
             pipeline.metrics.frames_in,
@@ -239,7 +278,7 @@ def run_case(
             pipeline.metrics.frames_dropped,
         )
         time.sleep(args.seconds)
-        t1 = time.perf_counter()
+        t1 = _now()
         m = pipeline.metrics
         frames_in, frames_out = m.frames_in - in0, m.frames_out - out0
         dropped, faces_done = m.frames_dropped - drop0, m.faces_enhanced - faces0
@@ -280,6 +319,10 @@ def run_case(
         server.wait(timeout=10)
 
 
+def _now() -> float:
+    return time.clock_gettime(time.CLOCK_MONOTONIC)
+
+
 def _free_port() -> int:
     import socket
 
@@ -289,18 +332,24 @@ def _free_port() -> int:
 
 
 def main() -> int:
+    from streamsr.enhance._srcnn import ARCHS
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--resolutions", default="640x480,1280x720")
     ap.add_argument("--faces", default="1,2")
     ap.add_argument("--scale", type=int, default=2)
     ap.add_argument("--variant", default="video")
-    ap.add_argument("--arch", default="srcnn-955", choices=("srcnn-955", "srcnn-915", "srcnn-315"))
+    ap.add_argument("--arch", default="srcnn-955", choices=ARCHS)
     ap.add_argument("--weights", help="weights file instead of the shipped ones")
     ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per case")
     ap.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
     ap.add_argument("--max-latency-ms", type=float)
     ap.add_argument("--json", action="store_true", help="print a JSON list of results")
+    ap.add_argument("--viewer", metavar="URL", help=argparse.SUPPRESS)  # the viewer process
     args = ap.parse_args()
+    if args.viewer:
+        viewer(args.viewer)
+        return 0
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
 
     from streamsr import load_enhancer

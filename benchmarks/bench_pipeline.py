@@ -21,6 +21,7 @@ from pathlib import Path
 
 from streamsr import Frame, Pipeline, load_enhancer
 from streamsr.compose import upscale_frame
+from streamsr.enhance._srcnn import ARCHS
 from streamsr.sinks import FileSink
 from streamsr.sources import VideoSource
 
@@ -68,7 +69,7 @@ def main() -> int:
     ap.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
     ap.add_argument("--frames", type=int, default=90)
     ap.add_argument("--variant", default="video", choices=("clean", "video"))
-    ap.add_argument("--arch", default="srcnn-955", choices=("srcnn-955", "srcnn-915", "srcnn-315"))
+    ap.add_argument("--arch", default="srcnn-955", choices=ARCHS)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     enh = load_enhancer(a.scale, arch=a.arch, variant=a.variant)

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-ArchName = Literal["srcnn-955", "srcnn-915", "srcnn-315"]
+ArchName = Literal["srcnn-955", "srcnn-915", "srcnn-915s", "srcnn-315"]
 ARCHS: tuple[str, ...] = get_args(ArchName)
 
 
@@ -31,6 +31,9 @@ class ArchSpec:
 ARCH_SPECS: dict[str, ArchSpec] = {
     "srcnn-955": ArchSpec((9, 5, 5)),
     "srcnn-915": ArchSpec((9, 1, 5)),
+    # 9-1-5 with half the filters (32, 16): about half the cost of srcnn-915 in ONNX Runtime
+    # (10.6 vs 20.5 ms of CPU per 228 px output, 2 threads); the live pipelines' network.
+    "srcnn-915s": ArchSpec((9, 1, 5), (32, 16)),
     "srcnn-315": ArchSpec((3, 1, 5)),
 }
 

@@ -94,7 +94,7 @@ def test_weights_for_another_scale_or_arch_are_refused(tmp_path) -> None:  # typ
 
 
 SHIPPED = [("srcnn-955", s, v) for s in (2, 3, 4) for v in ("clean", "video")] + [
-    ("srcnn-915", 2, v) for v in ("clean", "video")
+    (a, 2, v) for a in ("srcnn-915", "srcnn-915s") for v in ("clean", "video")
 ]
 
 

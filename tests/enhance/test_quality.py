@@ -18,16 +18,19 @@ def crops():  # type: ignore[no-untyped-def]
     return fc.crops
 
 
-@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize(
+    ("arch", "scale"),
+    [("srcnn-955", 2), ("srcnn-955", 3), ("srcnn-955", 4), ("srcnn-915", 2), ("srcnn-915s", 2)],
+)
 @pytest.mark.parametrize(
     ("variant", "degrade", "min_gain"), [("clean", "clean", 0.8), ("video", "realistic", 0.2)]
 )
 def test_shipped_weights_beat_bicubic_on_real_faces(
-    crops, scale: int, variant: str, degrade: str, min_gain: float
+    crops, arch: str, scale: int, variant: str, degrade: str, min_gain: float
 ) -> None:  # type: ignore[no-untyped-def]
     methods = {
         **classic_methods(scale),
-        "model": enhancer_method(load_enhancer(scale, variant=variant, device="cpu")),
+        "model": enhancer_method(load_enhancer(scale, arch=arch, variant=variant, device="cpu")),
     }
     r = evaluate_crops(crops, scale=scale, degrade=degrade, methods=methods)
     assert r["model"]["psnr_y"] - r["bicubic"]["psnr_y"] > min_gain, r

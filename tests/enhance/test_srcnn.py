@@ -10,6 +10,7 @@ from streamsr.enhance._srcnn import ARCHS, build_srcnn
     [
         ("srcnn-955", (9, 5, 5), 1 * 64 * 81 + 64 + 64 * 32 * 25 + 32 + 32 * 25 + 1),
         ("srcnn-915", (9, 1, 5), 1 * 64 * 81 + 64 + 64 * 32 * 1 + 32 + 32 * 25 + 1),
+        ("srcnn-915s", (9, 1, 5), 1 * 32 * 81 + 32 + 32 * 16 * 1 + 16 + 16 * 25 + 1),
         ("srcnn-315", (3, 1, 5), 1 * 64 * 9 + 64 + 64 * 32 * 1 + 32 + 32 * 25 + 1),
     ],
 )
@@ -20,9 +21,9 @@ def test_shapes_per_variant(arch: str, kernels: tuple[int, int, int], n_params: 
         m.mapping.kernel_size[0],
         m.reconstruct.kernel_size[0],
     ) == kernels
+    filters = (32, 16) if arch.endswith("s") else (64, 32)
     assert (m.extract.out_channels, m.mapping.out_channels, m.reconstruct.out_channels) == (
-        64,
-        32,
+        *filters,
         1,
     )
     assert sum(p.numel() for p in m.parameters()) == n_params
@@ -51,4 +52,4 @@ def test_relu_after_first_two_layers_only() -> None:
 def test_unknown_arch_names_the_choices() -> None:
     with pytest.raises(ConfigError, match="srcnn-955"):
         build_srcnn("srcnn-999")
-    assert len(ARCHS) == 3
+    assert len(ARCHS) == 4

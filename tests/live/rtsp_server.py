@@ -17,6 +17,8 @@ Mount points, each given on the command line:
 ``--relay PUSH=VIEW``
     Clients publish H.264 to ``/PUSH`` (RTSP RECORD, as ``ffmpeg -f rtsp`` does) and anyone
     reads the same stream, not re-encoded, from ``/VIEW``.
+``--audio NAME``
+    A live audio-only stream (a sine tone, PCMA): a stream without video.
 ``--auth USER:PASSWORD``
     Basic authentication for every mount point, those above included.
 
@@ -116,6 +118,7 @@ def main() -> int:
     ap.add_argument("--loop", action="append", default=[], metavar="NAME=FILE[@WxH]")
     ap.add_argument("--testsrc", action="append", default=[], metavar="NAME[=WxH]")
     ap.add_argument("--relay", action="append", default=[], metavar="PUSH=VIEW")
+    ap.add_argument("--audio", action="append", default=[], metavar="NAME")
     ap.add_argument("--auth", metavar="USER:PASSWORD")
     args = ap.parse_args()
 
@@ -168,6 +171,12 @@ def main() -> int:
             f"( videotestsrc is-live=true pattern=ball{limit}"
             f" ! video/x-raw,width={int(w)},height={int(h)},framerate=30/1 ! {enc} )",
             shared=not frames,
+        )
+    for name in args.audio:
+        add(
+            name,
+            "( audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=8000,channels=1"
+            " ! alawenc ! rtppcmapay name=pay0 pt=8 )",
         )
     for spec in args.relay:
         push, _, view = spec.partition("=")

@@ -10,6 +10,8 @@ import importlib.util
 import itertools
 import logging
 import re
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -192,6 +194,25 @@ def test_wrong_credentials_one_line_error(caplog: pytest.LogCaptureFixture) -> N
                     break
         assert sizes == {(160, 120)}
         assert "reconnected" in caplog.text and "s3cret" not in caplog.text
+
+
+def test_stream_without_video_one_line_error(tmp_path: Path) -> None:
+    require_gst()
+    with RtspServer("--audio", "tone") as srv:
+        with pytest.raises(SourceError, match="no video stream"):
+            LiveSource(srv.url("tone"), timeout=(3.0, 3.0))
+        out = tmp_path / "out.mp4"
+        r = subprocess.run(
+            [sys.executable, "-m", "streamsr", "enhance", srv.url("tone"), "-o", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert r.returncode != 0
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("streamsr: error")]
+    assert len(errors) == 1 and "no video stream" in errors[0], r.stderr[-2000:]
+    assert "Traceback" not in r.stderr
+    assert not out.exists()  # nothing half-written on a failed start
 
 
 def test_udp_transport_reads_frames() -> None:
