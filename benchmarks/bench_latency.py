@@ -339,7 +339,7 @@ def main() -> int:
     ap.add_argument("--faces", default="1,2")
     ap.add_argument("--scale", type=int, default=2)
     ap.add_argument("--variant", default="video")
-    ap.add_argument("--arch", default="srcnn-955", choices=ARCHS)
+    ap.add_argument("--arch", choices=ARCHS, help="default: the live pipelines' (srcnn-915s at x2)")
     ap.add_argument("--weights", help="weights file instead of the shipped ones")
     ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per case")
     ap.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
@@ -353,18 +353,23 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
 
     from streamsr import load_enhancer
+    from streamsr.enhance import default_arch
     from streamsr.sources._live import parse_size
 
     if not SERVER.exists() or not Path(GST_PYTHON).exists():
         print(f"needs {GST_PYTHON} with GStreamer's RTSP server (see {SERVER})", file=sys.stderr)
         return 2
-    enhancer = load_enhancer(args.scale, arch=args.arch, variant=args.variant, weights=args.weights)
+    arch = args.arch
+    if arch is None and args.weights is None:
+        arch = default_arch(args.scale, live=True)
+    enhancer = load_enhancer(args.scale, arch=arch, variant=args.variant, weights=args.weights)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for res in args.resolutions.split(","):
             for faces in (int(f) for f in args.faces.split(",")):
                 r = run_case(parse_size(res), faces, args, enhancer, Path(tmp))
                 r["scale"] = args.scale
+                r["arch"] = enhancer.arch
                 results.append(r)
                 if not args.json:
                     print(

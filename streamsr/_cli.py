@@ -147,7 +147,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
         "--data", nargs="+", required=True, metavar="DIR", help="folders of high-quality images"
     )
     p.add_argument("--scale", type=int, choices=(2, 3, 4), required=True)
-    p.add_argument("--arch", default="srcnn-955", choices=ARCHS)
+    p.add_argument("--arch", choices=ARCHS, help="default: srcnn-955, or the one --weights names")
     p.add_argument("--weights", metavar="PATH", help="weights file (default: the shipped ones)")
     p.add_argument(
         "--variant", choices=("clean", "video"), default="clean", help="which shipped weights"
@@ -250,7 +250,12 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, help="output video (.mp4, .mkv, .mov, .ts)")
     p.add_argument("--demo", action="store_true", help="use the bundled demo clip as input")
     p.add_argument("--scale", type=int, choices=(2, 3, 4), default=2)
-    p.add_argument("--arch", default="srcnn-955", choices=ARCHS)
+    p.add_argument(
+        "--arch",
+        choices=ARCHS,
+        help="network (default: srcnn-955 for files; srcnn-915s for live streams at x2, "
+        "srcnn-955 at x3 and x4; with --weights, the one the file names)",
+    )
     p.add_argument(
         "--variant",
         choices=("clean", "video"),
@@ -318,7 +323,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("onnx", "tensorrt"), required=True)
     p.add_argument("--scale", type=int, choices=(2, 3, 4), required=True)
     p.add_argument("--out", required=True, metavar="PATH")
-    p.add_argument("--arch", default="srcnn-955", choices=ARCHS)
+    p.add_argument("--arch", choices=ARCHS, help="default: srcnn-955, or the one --weights names")
     p.add_argument("--variant", choices=("clean", "video"), default="clean")
     p.add_argument("--weights", metavar="PATH")
     p.set_defaults(func=_cmd_export)

@@ -176,17 +176,39 @@ def pad_luma(y: np.ndarray, dst: np.ndarray) -> None:
         dst[h:] = dst[h - 1 : h]
 
 
+OFFLINE_ARCH = "srcnn-955"
+"""The network for files: the best quality; nothing is dropped however long it takes."""
+LIVE_ARCH = "srcnn-915s"
+"""The network for live streams where its weights are shipped (x2): the same quality on faces
+at a sixth of srcnn-955's cost (README, Speed)."""
+
+
+def default_arch(scale: int, *, live: bool) -> str:
+    """:data:`LIVE_ARCH` for a live stream when weights for ``scale`` are shipped, else
+    :data:`OFFLINE_ARCH`."""
+    if live and all(shipped_weights_path(LIVE_ARCH, scale, v).is_file() for v in VARIANTS):
+        return LIVE_ARCH
+    return OFFLINE_ARCH
+
+
 def load_model(
-    scale: int, *, arch: str, variant: str, weights: str | Path | None
+    scale: int, *, arch: str | None, variant: str, weights: str | Path | None
 ) -> tuple[SRCNN, dict[str, Any]]:
-    """Build ``arch`` and load its weights (the shipped ones when ``weights`` is None)."""
+    """Build ``arch`` and load its weights (the shipped ones when ``weights`` is None).
+
+    ``arch=None``: the one the ``weights`` file names, or :data:`OFFLINE_ARCH` for the shipped
+    weights.
+    """
     if scale not in SCALES:
         raise ConfigError(f"scale must be one of {SCALES}, got {scale!r}")
-    if arch not in ARCHS:
+    if arch is None and weights is None:
+        arch = OFFLINE_ARCH
+    if arch is not None and arch not in ARCHS:
         raise ConfigError(f"unknown arch {arch!r}; choose one of {', '.join(ARCHS)}")
     if variant not in VARIANTS:
         raise ConfigError(f"variant must be one of {VARIANTS}, got {variant!r}")
     if weights is None:
+        assert arch is not None
         path = shipped_weights_path(arch, scale, str(variant))
         if not path.is_file():
             raise WeightsError(
@@ -196,6 +218,10 @@ def load_model(
     else:
         path = Path(weights)
     state, meta = load_weights_file(path)
+    if arch is None:
+        arch = str(meta.get("arch"))
+        if arch not in ARCHS:
+            raise WeightsError(f"weights {path} are for an unknown arch {arch!r}")
     if meta.get("arch") != arch:
         raise WeightsError(f"weights {path} are for {meta.get('arch')}, not {arch}")
     if meta.get("scale") != scale:
@@ -211,7 +237,7 @@ def load_model(
 def load_enhancer(
     scale: int = 4,
     *,
-    arch: str = "srcnn-955",
+    arch: str | None = None,
     device: Device | str = "auto",
     weights: str | Path | None = None,
     variant: Variant | str = "clean",
@@ -221,6 +247,8 @@ def load_enhancer(
 ) -> Enhancer:
     """Load an SRCNN enhancer.
 
+    ``arch``: one of :data:`~streamsr.enhance._srcnn.ARCHS`; None: the one a ``weights`` file
+    names, or :data:`OFFLINE_ARCH` (srcnn-955) for the shipped weights.
     ``weights=None`` loads the weights shipped in the package for ``arch``, ``scale`` and
     ``variant`` (``"clean"``: trained on clean downscales, best on good footage; ``"video"``:
     fine-tuned on blur, noise and compression, for webcam and surveillance video).
@@ -237,7 +265,7 @@ def load_enhancer(
     resolve_device(str(device))  # validates
     name, dev = resolve_backend(str(backend), str(device))
     model, meta = load_model(scale, arch=arch, variant=str(variant), weights=weights)
-    impl = make_backend(name, model, dev, arch=arch, scale=scale)
+    impl = make_backend(name, model, dev, arch=meta["arch"], scale=scale)
     fixed = bool(getattr(impl, "fixed_shapes", False))
     enhancer = Enhancer(
         impl,
@@ -249,7 +277,7 @@ def load_enhancer(
     )
     log.info(
         "enhancer: %s x%d (%s) on %s, backend %s%s, buckets %s",
-        arch,
+        meta["arch"],
         scale,
         variant,
         dev,

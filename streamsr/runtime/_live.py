@@ -150,7 +150,9 @@ class OutputSpec:
 class LiveOptions:
     """Options of :class:`LivePipeline`, checked at construction.
 
-    Enhancement (as :class:`~streamsr.PipelineOptions`): ``scale``, ``arch``, ``variant``,
+    Enhancement (as :class:`~streamsr.PipelineOptions`, except that ``arch=None`` means
+    srcnn-915s where its weights are shipped, x2, see :func:`~streamsr.enhance.default_arch`):
+    ``scale``, ``arch``, ``variant``,
     ``device``, ``backend``, ``weights``, ``detect_every``, ``min_face``, ``face_model``,
     ``mark``, ``temporal``. ``output_size``: ``"scaled"`` (input × scale) or ``"input"`` (the
     enhanced frame downscaled back to the input's size, for a virtual camera that must keep the
@@ -165,7 +167,7 @@ class LiveOptions:
     """
 
     scale: int = 2
-    arch: str = "srcnn-955"
+    arch: str | None = None
     variant: Literal["clean", "video"] = "video"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     backend: str = "auto"
@@ -356,7 +358,7 @@ class LivePipeline:
         enhancer: Any = None,
         **options: Any,
     ) -> None:
-        from streamsr.enhance._enhancer import load_enhancer
+        from streamsr.enhance._enhancer import default_arch, load_enhancer
         from streamsr.faces import FaceDetector
 
         self.options = opts = LiveOptions(**options)
@@ -366,9 +368,12 @@ class LivePipeline:
         if sum(s.kind == "preview" for s in specs) > 1:
             raise ConfigError("one preview window at most")
         if enhancer is None:
+            arch = opts.arch
+            if arch is None and opts.weights is None:
+                arch = default_arch(opts.scale, live=True)
             enhancer = load_enhancer(
                 opts.scale,
-                arch=opts.arch,
+                arch=arch,
                 device=opts.device,
                 weights=opts.weights,
                 variant=opts.variant,

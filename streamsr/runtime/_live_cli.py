@@ -178,7 +178,7 @@ def live_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     size = getattr(args, "camera_size", None)
     return dict(
         scale=opt("scale", 2),
-        arch=opt("arch", "srcnn-955"),
+        arch=getattr(args, "arch", None),
         variant=opt("variant", "video"),
         device=opt("device", "auto"),
         backend=opt("backend", "auto"),

@@ -33,7 +33,7 @@ class PipelineOptions:
     """Options of :class:`Pipeline`, checked at construction."""
 
     scale: int = 2
-    arch: str = "srcnn-955"
+    arch: str | None = None  # None: srcnn-955, or the arch a weights file names
     variant: Literal["clean", "video"] = "video"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     weights: str | None = None

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from streamsr import ConfigError, WeightsError
-from streamsr.enhance._enhancer import load_enhancer
+from streamsr.enhance._enhancer import default_arch, load_enhancer
 from streamsr.enhance._srcnn import build_srcnn
 from streamsr.enhance._weights import save_weights, shipped_weights_path
 
@@ -72,6 +72,20 @@ def test_a_single_array_instead_of_a_list_is_refused(enhancer) -> None:  # type:
 def test_bad_options(kwargs, error, match) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(error, match=match):
         load_enhancer(**kwargs)
+
+
+def test_default_arch_live_and_offline() -> None:
+    assert default_arch(2, live=False) == "srcnn-955"
+    assert default_arch(2, live=True) == "srcnn-915s"  # shipped x2 only
+    assert default_arch(3, live=True) == default_arch(4, live=True) == "srcnn-955"
+    assert load_enhancer(2, device="cpu").arch == "srcnn-955"
+
+
+def test_arch_is_read_from_a_weights_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "w.pt"
+    save_weights(p, build_srcnn("srcnn-915s").state_dict(), {"arch": "srcnn-915s", "scale": 3})
+    e = load_enhancer(3, weights=p, device="cpu")
+    assert e.arch == "srcnn-915s" and e.meta["path"] == str(p)
 
 
 def test_weights_for_another_scale_or_arch_are_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -62,6 +62,13 @@ def test_latency_budget_skips_faces_but_frames_go_out(
     assert st.frames_out > 10
 
 
+def test_live_default_network_is_the_cheap_one(face_clip: Path, tmp_path: Path) -> None:
+    with LivePipeline(face_clip, [tmp_path / "out.mkv"], **QUIET) as p:
+        assert p.enhancer.arch == "srcnn-915s"  # x2: shipped, same quality at 1/6 the cost
+    with LivePipeline(face_clip, [tmp_path / "out3.mkv"], scale=3, **QUIET) as p:
+        assert p.enhancer.arch == "srcnn-955"  # no srcnn-915s weights for x3
+
+
 def test_output_size_input_keeps_the_input_size(
     face_clip: Path, enhancer: Any, tmp_path: Path
 ) -> None:

@@ -33,7 +33,7 @@ def export_model(
     scale: int,
     out: str | Path,
     *,
-    arch: str = "srcnn-955",
+    arch: str | None = None,
     variant: str = "clean",
     weights: str | Path | None = None,
 ) -> Path:
@@ -55,7 +55,7 @@ def export_model(
     try:
         if backend == "onnx":
             return _export_onnx(model, meta, out, variant=variant)
-        return _export_tensorrt(model, out, arch=arch, scale=scale)
+        return _export_tensorrt(model, out, arch=str(meta["arch"]), scale=scale)
     except OSError as exc:
         raise SinkError(f"cannot write {out}: {exc}") from exc
 
