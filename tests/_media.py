@@ -72,3 +72,21 @@ def make_clip(
         if aus is not None:
             out.mux(aus.encode(None))
     return path
+
+
+def phone_clip(path: Path, upright: list[np.ndarray], ccw_degrees: int) -> Path:
+    """Store ``upright`` frames turned the other way and flag the stream to be turned back by
+    ``ccw_degrees`` on display, as phones record portrait video."""
+    k = ccw_degrees // 90
+    stored = [np.ascontiguousarray(np.rot90(f, -k)) for f in upright]
+    h, w = stored[0].shape[:2]
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=30, options={"preset": "ultrafast", "crf": "12"})
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.set_display_rotation(ccw_degrees)
+        for i, img in enumerate(stored):
+            vf = av.VideoFrame.from_ndarray(img, format="rgb24")
+            vf.pts = i
+            out.mux(vs.encode(vf))
+        out.mux(vs.encode(None))
+    return path

@@ -19,6 +19,11 @@ Timestamps, on purpose:
   This also absorbs one damaged pts far off the timeline.
 
 Audio packets are yielded untouched, in demux order, for a sink to copy.
+
+Rotation: a file whose video stream carries a display matrix (phones record portrait video as
+landscape frames plus "rotate by 90") is read upright, as players show it: every frame is
+turned by the matrix's multiple of 90 degrees and :attr:`VideoSource.size_wh` is the upright
+size, so faces are detected upright and the output needs no rotation flag.
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ _LOGGED_ERRORS = 5  # decode errors logged one by one; the rest are summed up at
 
 # AVFormat flag of demuxers whose timestamps may jump (MPEG-TS...): av.format.Flags.ts_discont.
 _AVFMT_TS_DISCONT = 0x0200
+_PROBE_PACKETS = 300  # packets read at most to find the first frame's display matrix
 # AVColorSpace value for "unspecified".
 _AVCOL_SPC_UNSPECIFIED = 2
 
@@ -120,6 +126,9 @@ class VideoSource:
             raise
         self._video.thread_type = "AUTO"  # frame + slice threads: ~2x decode speed on 2 cores
         self._closed = False
+        self.rotation = 0 if self._url or format is not None else _probe_rotation(raw, self.name)
+        """Counter-clockwise quarter turns (in degrees: 0, 90, 180 or 270) applied to every
+        frame to show it upright (the stream's display matrix; local files only)."""
 
         self.decode_errors = 0
         """Packets the decoder or demuxer rejected (skipped, the stream goes on)."""
@@ -219,9 +228,11 @@ class VideoSource:
 
     @property
     def size_wh(self) -> tuple[int, int]:
-        """Coded frame size as (width, height) from the stream header (0 when unknown)."""
+        """Frame size as (width, height) from the stream header (0 when unknown), upright
+        (see :attr:`rotation`)."""
         ctx = self._video.codec_context
-        return int(ctx.width), int(ctx.height)
+        w, h = int(ctx.width), int(ctx.height)
+        return (h, w) if self.rotation in (90, 270) else (w, h)
 
     @property
     def time_base(self) -> Fraction:
@@ -382,14 +393,52 @@ class VideoSource:
             )
         if vf.colorspace == _AVCOL_SPC_UNSPECIFIED and (vf.height >= 720 or vf.width >= 1280):
             # Untagged HD: read it with BT.709, as players (FFmpeg, mpv, browsers) do.
-            return vf.to_ndarray(format="rgb24", src_colorspace="ITU709")
-        return vf.to_ndarray(format="rgb24")
+            rgb: np.ndarray = vf.to_ndarray(format="rgb24", src_colorspace="ITU709")
+        else:
+            rgb = vf.to_ndarray(format="rgb24")
+        if self.rotation:
+            rgb = np.ascontiguousarray(np.rot90(rgb, self.rotation // 90))
+        return rgb
 
     def _nominal_step(self, tb: Fraction) -> int:
         rate = self.average_rate
         if rate is None:
             return 1
         return max(1, round(1 / (rate * tb)))
+
+
+def _probe_rotation(raw: str, name: str) -> int:
+    """The quarter turns (0, 90, 180, 270 degrees counter-clockwise) that show the video of
+    ``raw`` upright, from its first frame's display matrix (PyAV reads it per frame, not per
+    stream); 0 when there is none or the file cannot be probed (reading it reports that)."""
+    angle: float | None = None
+    try:
+        with av.open(raw) as c:
+            video = c.streams.video[0]
+            for n, packet in enumerate(c.demux(video)):
+                frames = packet.decode()
+                if frames:
+                    angle = float(frames[0].rotation)
+                    break
+                if n >= _PROBE_PACKETS:
+                    break
+    except (av.error.FFmpegError, OSError, ValueError, IndexError):
+        return 0
+    if angle is None:
+        return 0
+    if not math.isfinite(angle):
+        return 0
+    turns = round(angle / 90) % 4
+    if abs(angle - 90 * round(angle / 90)) > 1:
+        log.warning(
+            "%s: display rotation of %.1f degrees is not a multiple of 90; using %d",
+            name,
+            angle,
+            turns * 90,
+        )
+    if turns:
+        log.info("%s: rotated by %d degrees to show it upright (display matrix)", name, turns * 90)
+    return turns * 90
 
 
 class PtsFixer:

@@ -6,9 +6,10 @@ import time
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
-from _media import make_clip, shared
+from _media import make_clip, phone_clip, shared
 
 from streamsr import ConfigError, Pipeline, PipelineError, SourceError
 from streamsr.enhance._metrics import psnr_y
@@ -193,6 +194,26 @@ def test_talking_head_faces_found_with_one_stable_track(tmp_path: Path) -> None:
                 break
     assert p.stats.frames_with_faces >= 29
     assert p.stages.tracks <= 2
+
+
+def test_phone_video_rotated_upright_faces_found(tmp_path: Path) -> None:
+    """A portrait phone clip (frames stored sideways, display matrix "turn 90") comes out
+    upright, with its faces found."""
+    with av.open(str(shared("video", "webcam_small_faces", "sister.mkv"))) as c:
+        upright = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)][:30]
+    h, w = upright[0].shape[:2]
+    clip = phone_clip(tmp_path / "phone.mp4", upright, 270)
+    out = tmp_path / "out.mp4"
+    with Pipeline(clip, out, scale=2, device="cpu") as p:
+        p.run()
+    assert p.stats.frames_out == 30
+    assert p.stats.frames_with_faces >= 24
+    with av.open(str(out)) as c:
+        s = c.streams.video[0]
+        assert (s.width, s.height) == (2 * w, 2 * h)
+        first = next(c.decode(s)).to_ndarray(format="rgb24")
+    ref = cv2.resize(upright[0], (2 * w, 2 * h), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    assert np.abs(first.astype(np.float32) - ref).mean() < 12  # upright, not turned
 
 
 @pytest.mark.parametrize("name", ["sister.mkv", "thanks.mkv", "walk.mkv"])

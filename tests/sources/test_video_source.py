@@ -14,7 +14,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from _media import make_clip, shared
+from _media import make_clip, phone_clip, shared
 
 from streamsr import Frame, SourceError, StreamSRError, StreamTimeoutError
 from streamsr.sources import VideoSource, redact_url
@@ -346,3 +346,23 @@ def test_real_clip_decodes_every_frame(rel: str) -> None:
         w, h = src.size_wh
     assert [f.pts for f in frames] == expected
     assert frames[0].rgb24.shape == (h, w, 3)
+
+
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_rotated_phone_video_is_read_upright(tmp_path: Path, degrees: int) -> None:
+    upright = np.full((96, 64, 3), 40, np.uint8)  # portrait, 64 wide
+    upright[:16, :16] = (250, 30, 30)  # a red square in the top-left corner
+    clip = phone_clip(tmp_path / "phone.mp4", [upright] * 5, degrees)
+    with VideoSource(clip) as src:
+        assert src.rotation == degrees
+        assert src.size_wh == (64, 96)
+        frames, _ = read_all(src)
+    assert len(frames) == 5
+    f = frames[0].rgb24
+    assert f.shape == (96, 64, 3) and frames[0].size_wh == (64, 96)
+    assert f[4:12, 4:12, 0].mean() > 200 and f[-12:-4, -12:-4, 0].mean() < 80
+
+
+def test_unrotated_video_has_rotation_zero(clip: Path) -> None:
+    with VideoSource(clip) as src:
+        assert src.rotation == 0
