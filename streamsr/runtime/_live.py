@@ -432,6 +432,7 @@ class LivePipeline:
                 detect_every=opts.detect_every,
                 mark=opts.mark,
                 temporal=opts.temporal,
+                output_size=opts.output_size,
             )
             for spec in specs:
                 self._open_output(spec)

@@ -7,7 +7,7 @@ what happens to a frame; both call these methods from their stage threads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -41,9 +41,17 @@ class FaceStages:
     """
 
     def __init__(
-        self, *, enhancer: Any, detector: Any, detect_every: int, mark: bool, temporal: bool = True
+        self,
+        *,
+        enhancer: Any,
+        detector: Any,
+        detect_every: int,
+        mark: bool,
+        temporal: bool = True,
+        output_size: Literal["scaled", "input"] = "scaled",
     ) -> None:
         self.enhancer = enhancer
+        self.output_size = output_size
         self.scale = int(enhancer.scale)
         self.detector = detector
         self.detect_every = detect_every
@@ -97,7 +105,8 @@ class FaceStages:
         return works
 
     def compose(self, w: Work) -> Work:
-        """Upscale, blend the enhanced crops in (only the boxes that were enhanced), mark them."""
+        """Upscale, blend the enhanced crops in (only the boxes that were enhanced), mark them;
+        at the input size when ``output_size`` is ``"input"``."""
         n = len(w.crops)
         if w.scene_cut and self.smoother is not None:
             self.smoother.reset()
@@ -109,5 +118,6 @@ class FaceStages:
             track_ids=w.faces.track_ids[:n].tolist(),
             marked=self.mark,
             smoother=self.smoother,
+            output_size=self.output_size,
         )
         return w

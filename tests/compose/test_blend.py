@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from streamsr.compose import compose, feather_mask, mark, paste, upscale_frame
+from streamsr.compose._blend import MARK_RGB
 
 
 def test_feather_mask_is_zero_at_the_edge_and_one_inside() -> None:
@@ -54,3 +55,64 @@ def test_mark_draws_an_outline() -> None:
     assert not out[50, 40].any()  # inside stays
     with pytest.raises(ValueError):
         paste(out, np.array([[0, 0, 10, 10]]), [np.zeros((5, 5, 3), np.uint8)])
+
+
+def _scene(seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """A textured 240x320 frame, two boxes, and x2 'enhanced' crops: the bicubic upscale of each
+    box plus fine detail (as a network's residual would add)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8), (7, 7), 2)
+    boxes = np.array([[40, 30, 120, 110], [200, 100, 296, 196]])
+    crops = []
+    for x0, y0, x1, y1 in boxes.tolist():
+        up = cv2.resize(img[y0:y1, x0:x1], None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        detail = rng.normal(0, 12, up.shape)
+        crops.append(np.clip(up + detail, 0, 255).astype(np.uint8))
+    return img, boxes, crops
+
+
+def test_input_size_output_matches_scaled_then_area_downscale() -> None:
+    import cv2
+
+    img, boxes, crops = _scene()
+    scaled = compose(img, scale=2, boxes_xyxy=boxes, crops=crops)
+    reference = cv2.resize(scaled, (320, 240), interpolation=cv2.INTER_AREA).astype(np.float32)
+    fast = compose(img, scale=2, boxes_xyxy=boxes, crops=crops, output_size="input")
+    assert fast.shape == img.shape
+    inside = np.zeros(img.shape[:2], bool)
+    for x0, y0, x1, y1 in boxes.tolist():
+        inside[y0:y1, x0:x1] = True
+    # Away from the faces the frame is the input itself, untouched.
+    assert np.array_equal(fast[~inside], img[~inside])
+    # In the boxes, what the scaled output area-averaged gives (to about a level), and the
+    # enhancement is there: the boxes differ from the input as much as the reference does.
+    err = np.abs(fast.astype(np.float32) - reference)[inside].mean()
+    change_ref = np.abs(reference - img.astype(np.float32))[inside].mean()
+    change_fast = np.abs(fast.astype(np.float32) - img.astype(np.float32))[inside].mean()
+    assert err < 1.5, err
+    assert change_fast > 0.7 * change_ref > 0.5, (change_fast, change_ref)
+
+
+def test_input_size_output_marks_boxes_at_input_size() -> None:
+    img, boxes, crops = _scene(1)
+    out = compose(
+        img,
+        scale=2,
+        boxes_xyxy=boxes,
+        crops=crops,
+        track_ids=[3, 4],
+        marked=True,
+        output_size="input",
+    )
+    x0, y0 = boxes[0, :2].tolist()
+    # The outline's left edge, at input pixels (anti-aliased: the colour dominates there).
+    edge = out[y0 + 30 : y0 + 50, x0].astype(int)
+    assert (np.abs(edge - np.array(MARK_RGB)).max(axis=1) < 60).all(), edge
+
+
+def test_input_size_output_refuses_crops_of_the_wrong_size() -> None:
+    img, boxes, crops = _scene(2)
+    with pytest.raises(ValueError, match="does not fit"):
+        compose(img, scale=3, boxes_xyxy=boxes, crops=crops, output_size="input")
