@@ -10,7 +10,8 @@ For each case (resolution x number of faces) it:
    Debian's ``/usr/bin/python3``) at ``/in``, and relays what is published to ``/push`` at ``/view``;
 3. runs a :class:`~streamsr.runtime.LivePipeline` from ``/in`` to ``/push`` (x2 by default);
 4. reads ``/in`` and ``/view`` at once with two PyAV viewers, each its own process, and, for every frame number seen
-   on both, takes the difference of the wall-clock times at which it first arrived.
+   on both, takes the difference of the times (CLOCK_MONOTONIC) at which its last packet first
+   arrived.
 
 That difference is the **added latency**: decode, detect, enhance, compose, encode, publishing,
 the server's relay and decoding the larger output at the viewer, minus what a viewer of the
@@ -131,32 +132,54 @@ def make_clip(path: Path, size_wh: tuple[int, int], faces: int, min_seconds: flo
 def viewer(url: str) -> None:
     """Viewer process: read ``url`` and print ``F t`` for every frame and ``C code t`` for every
     new stamped frame number, where t is when the frame's last packet arrived (CLOCK_MONOTONIC
-    seconds, the same clock in every process): the time to decode it here is the viewer's, not
-    the pipeline's."""
-    last: int | None = None
+    seconds, the same clock in every process).
+
+    One thread demuxes and notes arrival times, another decodes: a decoder that falls behind
+    (large frames, a busy machine) delays nothing but itself. The stamp is read from the luma
+    plane as decoded (no colour conversion).
+    """
+    import queue
+
+    packets: queue.Queue[Any] = queue.Queue()
     arrived: dict[int, float] = {}
+    lock = threading.Lock()
     # A short probe: at a low frame rate FFmpeg's default (5 s) would hold the first seconds of
     # frames back and deliver them at once.
     options = {"rtsp_transport": "tcp", "analyzeduration": "500000"}
+
+    def decode(stream: Any) -> None:
+        last: int | None = None
+        while (packet := packets.get()) is not None:
+            for f in stream.codec_context.decode(packet):
+                with lock:
+                    t = arrived.pop(f.pts, None) if f.pts is not None else None
+                if t is None:
+                    continue
+                plane = f.planes[0]
+                luma = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:, : f.width]
+                code = read_stamp(luma)
+                if code is not None and code != last:
+                    print(f"C {code} {t:.6f}", flush=True)
+                    last = code
+                else:
+                    print(f"F {t:.6f}", flush=True)
+
     try:
         with av.open(url, options=options, timeout=(30, 10)) as c:
             stream = c.streams.video[0]
             stream.thread_type = "SLICE"  # frame threads would hold frames back
+            decoder = threading.Thread(target=decode, args=(stream,), daemon=True)
+            decoder.start()
             for packet in c.demux(stream):
+                now = time.clock_gettime(time.CLOCK_MONOTONIC)
                 if packet.pts is not None:
-                    arrived[packet.pts] = time.clock_gettime(time.CLOCK_MONOTONIC)
-                for f in packet.decode():
-                    t = arrived.pop(f.pts, None) if f.pts is not None else None
-                    if t is None:
-                        continue
-                    code = read_stamp(f.to_ndarray(format="gray"))
-                    if code is not None and code != last:
-                        print(f"C {code} {t:.6f}", flush=True)
-                        last = code
-                    else:
-                        print(f"F {t:.6f}", flush=True)
-                if len(arrived) > 300:  # frames the decoder never returned
-                    arrived.clear()
+                    with lock:
+                        arrived[packet.pts] = now
+                        if len(arrived) > 300:  # frames the decoder never returned
+                            arrived.clear()
+                packets.put(packet)
+            packets.put(None)
+            decoder.join()
     except Exception as exc:
         print(f"E {type(exc).__name__}: {exc}", flush=True)
 
@@ -271,6 +294,8 @@ def run_case(
             time.sleep(0.1)
         time.sleep(args.warmup)  # after the viewer's first frame: its start-up burst is over
         t0 = _now()
+        for window in pipeline.metrics.latency.values():
+            window.clear()  # the stage latencies of the measured seconds only
         view_frames0, faces0 = view.frames, pipeline.metrics.faces_enhanced
         in0, out0, drop0 = (
             pipeline.metrics.frames_in,
@@ -332,6 +357,9 @@ def _free_port() -> int:
 
 
 def main() -> int:
+    if len(sys.argv) == 3 and sys.argv[1] == "--viewer":  # before importing torch (via streamsr)
+        viewer(sys.argv[2])
+        return 0
     from streamsr.enhance._srcnn import ARCHS
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -345,11 +373,7 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
     ap.add_argument("--max-latency-ms", type=float)
     ap.add_argument("--json", action="store_true", help="print a JSON list of results")
-    ap.add_argument("--viewer", metavar="URL", help=argparse.SUPPRESS)  # the viewer process
     args = ap.parse_args()
-    if args.viewer:
-        viewer(args.viewer)
-        return 0
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
 
     from streamsr import load_enhancer

@@ -38,6 +38,10 @@ class LatencyWindow:
         with self._lock:
             self._values.append(seconds)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
     def percentiles_ms(self) -> tuple[float, float] | None:
         """(p50, p95) in milliseconds, or None before the first sample."""
         with self._lock:

@@ -126,7 +126,13 @@ class VideoSource:
             raise
         self._video.thread_type = "AUTO"  # frame + slice threads: ~2x decode speed on 2 cores
         self._closed = False
-        self.rotation = 0 if self._url or format is not None else _probe_rotation(raw, self.name)
+        self.rotation = 0
+        if not self._url and format is None:
+            try:
+                self.rotation = _probe_rotation(raw, self._video.index, self.name)
+            except BaseException:
+                self._container.close()
+                raise
         """Counter-clockwise quarter turns (in degrees: 0, 90, 180 or 270) applied to every
         frame to show it upright (the stream's display matrix; local files only)."""
 
@@ -407,17 +413,17 @@ class VideoSource:
         return max(1, round(1 / (rate * tb)))
 
 
-def _probe_rotation(raw: str, name: str) -> int:
-    """The quarter turns (0, 90, 180, 270 degrees counter-clockwise) that show the video of
-    ``raw`` upright, from its first frame's display matrix (PyAV reads it per frame, not per
+def _probe_rotation(raw: str, index: int, name: str) -> int:
+    """The quarter turns (0, 90, 180, 270 degrees counter-clockwise) that show stream ``index``
+    of ``raw`` upright, from its first frame's display matrix (PyAV reads it per frame, not per
     stream); 0 when there is none or the file cannot be probed (reading it reports that)."""
     angle: float | None = None
     try:
         with av.open(raw) as c:
-            video = c.streams.video[0]
+            video = c.streams[index]
             for n, packet in enumerate(c.demux(video)):
                 frames = packet.decode()
-                if frames:
+                if frames and isinstance(frames[0], VideoFrame):
                     angle = float(frames[0].rotation)
                     break
                 if n >= _PROBE_PACKETS:

@@ -11,16 +11,17 @@ from _live_servers import RtspServer, require_gst
 from _media import shared
 
 from streamsr import WeightsError, load_enhancer
+from streamsr.enhance import default_arch
 
 
 @pytest.fixture(scope="session")
 def enhancer(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The shipped x2 enhancer (video weights, else clean); where neither exists yet, a
-    stand-in: the shipped x4 clean weights relabelled x2 (the same network: these tests check
-    the plumbing, not the quality)."""
+    """The shipped x2 enhancer live mode uses by default (video weights, else clean); where
+    neither exists yet, a stand-in: the shipped x4 clean weights relabelled x2 (these tests
+    check the plumbing, not the quality)."""
     for variant in ("video", "clean"):
         try:
-            return load_enhancer(2, variant=variant)
+            return load_enhancer(2, arch=default_arch(2, live=True), variant=variant)
         except WeightsError:
             pass
     from streamsr.enhance._weights import WEIGHTS_DIR, load_weights_file, save_weights
