@@ -13,13 +13,16 @@ For each case (resolution x number of faces) it:
    on both, takes the difference of the times (CLOCK_MONOTONIC) at which its last packet first
    arrived.
 
-That difference is the **added latency**: decode, detect, enhance, compose, encode, publishing,
-the server's relay and decoding the larger output at the viewer, minus what a viewer of the
-camera itself would see. It prints p50/p95 of it, the output frame rate seen by the viewer and
-the frames the pipeline dropped (newest frame wins).
+That difference is the **added latency**: decode, detect, enhance, compose, encode, publishing
+and the server's relay, minus what a viewer of the camera itself would see. It includes one frame
+that FFmpeg's H.264 parser at the viewer holds until the next frame begins (the camera's viewer
+holds one too, and so does streamsr's input: those cancel). It prints p50/p95 of it, the output
+frame rate seen by the viewer, the frames the pipeline dropped (newest frame wins) and the
+pipeline's own per-stage latencies over the measured seconds.
 
     python benchmarks/bench_latency.py [--resolutions 640x480,1280x720] [--faces 1,2]
-        [--seconds 10] [--warmup 3] [--max-latency-ms MS] [--weights PATH] [--json]
+        [--seconds 10] [--warmup 3] [--max-latency-ms MS] [--output-size scaled|input]
+        [--arch A] [--weights PATH] [--json]
 
 Numbers depend on everything else the machine runs: say what it ran when you report them.
 """
@@ -270,7 +273,7 @@ def run_case(
             raise RuntimeError(f"RTSP server did not start: {line!r}")
         base = f"rtsp://127.0.0.1:{port}"
         stop = threading.Event()
-        options: dict[str, Any] = dict(status_every_s=0)
+        options: dict[str, Any] = dict(status_every_s=0, output_size=args.output_size)
         if args.max_latency_ms is not None:
             options["max_latency_ms"] = args.max_latency_ms
         pipeline = LivePipeline(f"{base}/in", [f"{base}/push"], enhancer=enhancer, **options)
@@ -372,6 +375,12 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per case")
     ap.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
     ap.add_argument("--max-latency-ms", type=float)
+    ap.add_argument(
+        "--output-size",
+        choices=("scaled", "input"),
+        default="scaled",
+        help="input: enhanced and area-averaged back to the input size (the videoconf pipeline)",
+    )
     ap.add_argument("--json", action="store_true", help="print a JSON list of results")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
@@ -394,6 +403,7 @@ def main() -> int:
                 r = run_case(parse_size(res), faces, args, enhancer, Path(tmp))
                 r["scale"] = args.scale
                 r["arch"] = enhancer.arch
+                r["output_size"] = args.output_size
                 results.append(r)
                 if not args.json:
                     print(
