@@ -253,8 +253,8 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--arch",
         choices=ARCHS,
-        help="network (default: srcnn-955 for files; srcnn-915s for live streams at x2, "
-        "srcnn-955 at x3 and x4; with --weights, the one the file names)",
+        help="network (default: srcnn-955 for files, srcnn-915s for live streams; with "
+        "--weights, the one the file names)",
     )
     p.add_argument(
         "--variant",

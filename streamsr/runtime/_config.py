@@ -54,7 +54,7 @@ class EnhanceConfig:
     """``[enhance]``: the model and the face handling."""
 
     scale: int = 2
-    arch: str | None = None  # None: srcnn-915s live at x2, else srcnn-955 (or the weights' own)
+    arch: str | None = None  # None: srcnn-915s live, srcnn-955 offline (or the weights' own)
     variant: Literal["clean", "video"] = "video"
     weights: str | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"

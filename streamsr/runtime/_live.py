@@ -151,7 +151,7 @@ class LiveOptions:
     """Options of :class:`LivePipeline`, checked at construction.
 
     Enhancement (as :class:`~streamsr.PipelineOptions`, except that ``arch=None`` means
-    srcnn-915s where its weights are shipped, x2, see :func:`~streamsr.enhance.default_arch`):
+    srcnn-915s, the live network, see :func:`~streamsr.enhance.default_arch`):
     ``scale``, ``arch``, ``variant``,
     ``device``, ``backend``, ``weights``, ``detect_every``, ``min_face``, ``face_model``,
     ``mark``, ``temporal``. ``output_size``: ``"scaled"`` (input × scale) or ``"input"`` (the

@@ -6,6 +6,8 @@ from streamsr.enhance._enhancer import default_arch, load_enhancer
 from streamsr.enhance._srcnn import build_srcnn
 from streamsr.enhance._weights import save_weights, shipped_weights_path
 
+VARIANTS = ("clean", "video")
+
 
 @pytest.fixture(scope="module")
 def enhancer():  # type: ignore[no-untyped-def]
@@ -75,9 +77,9 @@ def test_bad_options(kwargs, error, match) -> None:  # type: ignore[no-untyped-d
 
 
 def test_default_arch_live_and_offline() -> None:
-    assert default_arch(2, live=False) == "srcnn-955"
-    assert default_arch(2, live=True) == "srcnn-915s"  # shipped x2 only
-    assert default_arch(3, live=True) == default_arch(4, live=True) == "srcnn-955"
+    for scale in (2, 3, 4):
+        assert default_arch(scale, live=False) == "srcnn-955"
+        assert default_arch(scale, live=True) == "srcnn-915s"
     assert load_enhancer(2, device="cpu").arch == "srcnn-955"
 
 
@@ -107,8 +109,8 @@ def test_weights_for_another_scale_or_arch_are_refused(tmp_path) -> None:  # typ
         load_enhancer(3, weights=tmp_path / "missing.pt")
 
 
-SHIPPED = [("srcnn-955", s, v) for s in (2, 3, 4) for v in ("clean", "video")] + [
-    (a, 2, v) for a in ("srcnn-915", "srcnn-915s") for v in ("clean", "video")
+SHIPPED = [(a, s, v) for a in ("srcnn-955", "srcnn-915s") for s in (2, 3, 4) for v in VARIANTS] + [
+    ("srcnn-915", 2, v) for v in VARIANTS
 ]
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from streamsr import ConfigError, Frame, MissingExtraError, SinkError, SourceError
+from streamsr.enhance._weights import shipped_weights_path
 from streamsr.runtime import LivePipeline, OutputSpec
 from streamsr.runtime._live import LatestQueue, mark_stale, output_kind
 from streamsr.sinks import PreviewSink, SegmentedFileSink, VirtualCamSink
@@ -65,9 +66,12 @@ def test_latency_budget_skips_faces_but_frames_go_out(
 
 def test_live_default_network_is_the_cheap_one(face_clip: Path, tmp_path: Path) -> None:
     with LivePipeline(face_clip, [tmp_path / "out.mkv"], **QUIET) as p:
-        assert p.enhancer.arch == "srcnn-915s"  # x2: shipped, same quality at 1/6 the cost
+        assert p.enhancer.arch == "srcnn-915s"  # x2: the same quality at 1/6 of the cost
     with LivePipeline(face_clip, [tmp_path / "out3.mkv"], scale=3, **QUIET) as p:
-        assert p.enhancer.arch == "srcnn-955"  # no srcnn-915s weights for x3
+        assert p.enhancer.arch == "srcnn-915s"
+    w = str(shipped_weights_path("srcnn-955", 3, "video"))
+    with LivePipeline(face_clip, [tmp_path / "o.mkv"], scale=3, weights=w, **QUIET) as p:
+        assert p.enhancer.arch == "srcnn-955"  # the arch a weights file names
 
 
 def test_output_size_input_keeps_the_input_size(
