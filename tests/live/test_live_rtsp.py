@@ -311,6 +311,35 @@ def test_rtsp_sink_frames_arrive_intact(face_clip: Path) -> None:
         assert best < 6.0  # the same picture, up to compression
 
 
+def test_rtsp_sink_over_udp_reaches_a_viewer() -> None:
+    """Publishing with RTP over UDP (transport="udp"), read back over TCP from the relay."""
+    require_gst()
+    got: list[tuple[int, int]] = []
+    with RtspServer("--relay", "push=view") as srv:
+
+        def viewer() -> None:
+            with av.open(srv.url("view"), options={"rtsp_transport": "tcp"}, timeout=(10, 5)) as c:
+                for f in c.decode(video=0):
+                    got.append((f.width, f.height))
+                    if len(got) >= 30:
+                        return
+
+        t = threading.Thread(target=viewer, daemon=True)
+        t.start()
+        with RtspSink(srv.url("push"), size_wh=(320, 240), rate=30, transport="udp") as sink:
+            t0 = time.monotonic()
+            for i in range(300):
+                img = np.full((240, 320, 3), (i * 2) % 256, np.uint8)
+                pts = round((time.monotonic() - t0) / LIVE_TIME_BASE)
+                sink.write(Frame(img, pts, LIVE_TIME_BASE, i))
+                time.sleep(1 / 30)
+                if not t.is_alive():
+                    break
+            assert sink.frames_dropped == 0
+        t.join(timeout=5)
+    assert len(got) == 30 and set(got) == {(320, 240)}
+
+
 def test_rtsp_sink_survives_server_restart() -> None:
     require_gst()
     srv = RtspServer("--relay", "push=view").start()
