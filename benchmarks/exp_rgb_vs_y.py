@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from streamsr.enhance._dataset import find_images, is_validation, load_images
-from streamsr.enhance._degrade import sample_degradation, upscale_bicubic
+from streamsr.enhance._dataset import find_images, is_validation, load_images, sample_pair
+from streamsr.enhance._degrade import upscale_bicubic
 from streamsr.enhance._eval import classic_methods, evaluate_crops, face_crops
 from streamsr.enhance._srcnn import ARCHS, SRCNN, build_srcnn
 from streamsr.enhance._train import _lr_factor
@@ -59,14 +59,9 @@ def _batch(
     """(bicubic-upscaled clean LR, HR) RGB patches, uint8, (batch, patch, patch, 3)."""
     xs, ys = [], []
     for i in rng.integers(0, len(images), size=batch):
-        img = images[i]
-        h, w = img.shape[:2]
-        y, x = int(rng.integers(0, h - patch + 1)), int(rng.integers(0, w - patch + 1))
-        hr = img[y : y + patch, x : x + patch]
-        if rng.random() < 0.5:
-            hr = hr[:, ::-1]
-        hr = np.ascontiguousarray(hr)
-        lr = sample_degradation(rng, "clean", clean_fraction=1.0).apply(hr, scale, rng)
+        hr, lr, _ = sample_pair(
+            images[i], rng, scale=scale, patch=patch, mode="clean", clean_fraction=1.0
+        )
         xs.append(upscale_bicubic(lr, (patch, patch)))
         ys.append(hr)
     return np.stack(xs), np.stack(ys)

@@ -15,7 +15,13 @@ import numpy as np
 import torch
 
 from streamsr._errors import DatasetError
-from streamsr.enhance._degrade import Protocol, h264, sample_degradation, upscale_bicubic
+from streamsr.enhance._degrade import (
+    Degradation,
+    Protocol,
+    h264,
+    sample_degradation,
+    upscale_bicubic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +129,27 @@ def load_images(paths: Sequence[Path], *, min_side: int) -> ImageSet:
     return ImageSet(images, gray, w, unreadable)
 
 
+def sample_pair(
+    img: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    scale: int,
+    patch: int,
+    mode: Protocol,
+    clean_fraction: float,
+) -> tuple[np.ndarray, np.ndarray, Degradation]:
+    """A random ``patch``-square HR crop of ``img`` (flipped half the time), its degraded LR
+    (``patch / scale`` square) and the degradation drawn."""
+    h, w = img.shape[:2]
+    y, x = int(rng.integers(0, h - patch + 1)), int(rng.integers(0, w - patch + 1))
+    hr = img[y : y + patch, x : x + patch]
+    if rng.random() < 0.5:
+        hr = hr[:, ::-1]
+    hr = np.ascontiguousarray(hr)
+    d = sample_degradation(rng, mode, clean_fraction=clean_fraction)
+    return hr, d.apply(hr, scale, rng), d
+
+
 class PatchBatches:
     """Endless batches of (bicubic-upscaled degraded Y, true Y) patches in [0, 1]."""
 
@@ -163,15 +190,15 @@ class PatchBatches:
         idx = rng.choice(len(self.images.images), size=self.batch, p=self.images.weights)
         hrs, lrs, degraded = [], [], []
         for i in idx:
-            img = self.images.images[i]
-            h, w = img.shape[:2]
-            y, x = int(rng.integers(0, h - p + 1)), int(rng.integers(0, w - p + 1))
-            hr = img[y : y + p, x : x + p]
-            if rng.random() < 0.5:
-                hr = hr[:, ::-1]
-            hr = np.ascontiguousarray(hr)
-            d = sample_degradation(rng, self.mode, clean_fraction=self.clean_fraction)
-            lrs.append(d.apply(hr, s, rng))
+            hr, lr, d = sample_pair(
+                self.images.images[i],
+                rng,
+                scale=s,
+                patch=p,
+                mode=self.mode,
+                clean_fraction=self.clean_fraction,
+            )
+            lrs.append(lr)
             hrs.append(hr)
             degraded.append(d.jpeg_quality is None and (d.blur_sigma > 0 or d.noise_sigma > 0))
         if self.mode == "realistic" and rng.random() < self.h264_prob:
