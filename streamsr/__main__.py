@@ -1,5 +1,5 @@
 import sys
 
-from streamsr._cli import main
+from streamsr.cli import main
 
 sys.exit(main())

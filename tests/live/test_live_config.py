@@ -183,7 +183,7 @@ def test_live_arguments_become_options() -> None:
 
 def test_live_arguments_fit_the_real_enhance_parser() -> None:
     """No option clashes with ``streamsr enhance``'s own, so the hook cannot break it."""
-    from streamsr._cli import build_parser
+    from streamsr.cli import build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
