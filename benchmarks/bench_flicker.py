@@ -25,9 +25,9 @@ import numpy as np
 from streamsr import Pipeline
 from streamsr.compose import upscale_frame
 from streamsr.enhance._color import luma_studio
-from streamsr.enhance._metrics import psnr
 from streamsr.enhance._srcnn import ARCHS
 from streamsr.faces import FaceDetector
+from streamsr.training import psnr
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/video/talking_heads/news_1.mp4"
 

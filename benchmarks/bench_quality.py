@@ -23,14 +23,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from streamsr.enhance._dataset import find_images
-from streamsr.enhance._degrade import EVAL_DEGRADATIONS
-from streamsr.enhance._enhancer import load_enhancer
-from streamsr.enhance._eval import (
+from streamsr.enhance import load_enhancer
+from streamsr.training import (
+    EVAL_DEGRADATIONS,
     classic_methods,
     enhancer_method,
     evaluate_crops,
     face_crops,
+    find_images,
     format_table,
 )
 

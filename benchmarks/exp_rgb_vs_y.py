@@ -30,11 +30,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from streamsr.enhance._dataset import find_images, is_validation, load_images, sample_pair
-from streamsr.enhance._degrade import upscale_bicubic
-from streamsr.enhance._eval import classic_methods, evaluate_crops, face_crops
+from streamsr.enhance._resize import upscale_bicubic
 from streamsr.enhance._srcnn import ARCHS, SRCNN, build_srcnn
-from streamsr.enhance._train import _lr_factor
+from streamsr.training._dataset import find_images, is_validation, load_images, sample_pair
+from streamsr.training._eval import classic_methods, evaluate_crops, face_crops
+from streamsr.training._train import _lr_factor
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("STREAMSR_SHARED_DATA", ROOT.parent / "shared" / "data"))

@@ -12,7 +12,7 @@ log = logging.getLogger("streamsr")
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from streamsr.enhance._train import TrainOptions, train
+    from streamsr.training import TrainOptions, train
 
     train(
         TrainOptions(
@@ -85,16 +85,16 @@ def add_train(sub: argparse._SubParsersAction) -> None:
 def _cmd_eval(args: argparse.Namespace) -> int:
     import json
 
-    from streamsr.enhance._dataset import find_images
-    from streamsr.enhance._enhancer import load_enhancer
-    from streamsr.enhance._eval import (
-        MIN_CROP_PX,
+    from streamsr.enhance import load_enhancer
+    from streamsr.training import (
         classic_methods,
         enhancer_method,
         evaluate_crops,
         face_crops,
+        find_images,
         format_table,
     )
+    from streamsr.training._eval import MIN_CROP_PX
 
     enhancer = load_enhancer(
         args.scale,

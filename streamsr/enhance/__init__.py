@@ -1,4 +1,7 @@
-"""Enhance: the SRCNN, its weights, training and evaluation."""
+"""Enhance: the SRCNN, its weights, its backends and ``load_enhancer`` (inference only).
+
+Training and evaluation live in :mod:`streamsr.training`, which imports this package.
+"""
 
 from streamsr.enhance._enhancer import Enhancer, default_arch, load_enhancer
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from streamsr._errors import ConfigError, WeightsError
-from streamsr.enhance._degrade import upscale_bicubic
+from streamsr.enhance._resize import upscale_bicubic
 from streamsr.enhance._srcnn import ARCHS, SRCNN, build_srcnn
 from streamsr.enhance._weights import load_weights_file, shipped_weights_path
 from streamsr.enhance.backends import Backend

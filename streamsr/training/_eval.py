@@ -12,8 +12,8 @@ import numpy as np
 from PIL import Image
 
 from streamsr._errors import ConfigError
-from streamsr.enhance._degrade import EVAL_DEGRADATIONS
-from streamsr.enhance._metrics import psnr_y, ssim_y
+from streamsr.training._degrade import EVAL_DEGRADATIONS
+from streamsr.training._metrics import psnr_y, ssim_y
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,8 @@ def _square_resize(rgb: np.ndarray, size: int) -> np.ndarray:
 def face_crops(paths: Sequence[Path], *, size: int = HR_SIZE) -> FaceCrops:
     """Square face crops, resized to ``size``: MediaPipe faces, or the whole image when it
     already is a face crop. Crops smaller than 3/4 of ``size`` are skipped (no fake HR)."""
-    from streamsr.enhance._dataset import read_rgb
     from streamsr.faces import FaceDetector, square_boxes
+    from streamsr.training._dataset import read_rgb
 
     out = FaceCrops()
     with FaceDetector(model="full", min_score=0.5) as det:

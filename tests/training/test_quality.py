@@ -3,9 +3,9 @@
 import pytest
 from _media import shared
 
-from streamsr.enhance._dataset import find_images
-from streamsr.enhance._enhancer import load_enhancer
-from streamsr.enhance._eval import classic_methods, enhancer_method, evaluate_crops, face_crops
+from streamsr.enhance import load_enhancer
+from streamsr.training import classic_methods, enhancer_method, evaluate_crops, face_crops
+from streamsr.training._dataset import find_images
 
 IMAGES = ["obama.jpg", "biden.jpg", "alex-lacamoire.png", "lin-manuel-miranda.png", "obama2.jpg"]
 

@@ -15,13 +15,8 @@ import numpy as np
 import torch
 
 from streamsr._errors import DatasetError
-from streamsr.enhance._degrade import (
-    Degradation,
-    Protocol,
-    h264,
-    sample_degradation,
-    upscale_bicubic,
-)
+from streamsr.enhance._resize import upscale_bicubic
+from streamsr.training._degrade import Degradation, Protocol, h264, sample_degradation
 
 log = logging.getLogger(__name__)
 

@@ -34,11 +34,6 @@ def downscale(rgb24: np.ndarray, scale: int, resampler: Resampler = "pil-bicubic
     return cv2.resize(rgb24, size_wh, interpolation=interp[resampler])
 
 
-def upscale_bicubic(rgb24: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
-    """The pre-upsampling every SRCNN path uses (OpenCV's bicubic, a=-0.75)."""
-    return cv2.resize(rgb24, size_wh, interpolation=cv2.INTER_CUBIC)
-
-
 def gaussian_blur(rgb24: np.ndarray, sigma: float) -> np.ndarray:
     if sigma <= 0:
         return rgb24

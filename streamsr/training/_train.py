@@ -18,10 +18,11 @@ import torch
 from torch import nn
 
 from streamsr._errors import ConfigError, DatasetError, WeightsError
-from streamsr.enhance._degrade import EVAL_DEGRADATIONS, Protocol, upscale_bicubic
-from streamsr.enhance._metrics import psnr
+from streamsr.enhance._resize import upscale_bicubic
 from streamsr.enhance._srcnn import SRCNN, build_srcnn
 from streamsr.enhance._weights import load_checkpoint_file, save_weights
+from streamsr.training._degrade import EVAL_DEGRADATIONS, Protocol
+from streamsr.training._metrics import psnr
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def _lr_factor(progress: float) -> float:
 
 def train(opts: TrainOptions) -> dict[str, object]:
     """Train and write ``opts.out`` (weights with metadata) and ``opts.out``.ckpt (resumable)."""
-    from streamsr.enhance._dataset import PatchBatches, find_images, is_validation, load_images
+    from streamsr.training._dataset import PatchBatches, find_images, is_validation, load_images
 
     random.seed(opts.seed)
     np.random.seed(opts.seed)

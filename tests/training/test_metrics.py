@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from streamsr.enhance._color import luma_studio
-from streamsr.enhance._metrics import psnr, psnr_y, ssim, ssim_y
+from streamsr.training._metrics import psnr, psnr_y, ssim, ssim_y
 
 
 def test_psnr_known_values() -> None:

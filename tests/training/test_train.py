@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from streamsr import ConfigError, DatasetError
-from streamsr.enhance._dataset import ImageSet, PatchBatches, find_images, load_images
 from streamsr.enhance._srcnn import build_srcnn
-from streamsr.enhance._train import TrainOptions, train
 from streamsr.enhance._weights import load_weights_file
+from streamsr.training import TrainOptions, train
+from streamsr.training._dataset import ImageSet, PatchBatches, find_images, load_images
 
 
 def _faces_folder(tmp_path: Path, n: int = 12) -> Path:
