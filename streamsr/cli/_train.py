@@ -160,7 +160,7 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from streamsr.enhance.backends._export import export_model
+    from streamsr.enhance import export_model
 
     out = export_model(
         args.backend,

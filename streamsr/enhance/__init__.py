@@ -4,5 +4,13 @@ Training and evaluation live in :mod:`streamsr.training`, which imports this pac
 """
 
 from streamsr.enhance._enhancer import Enhancer, default_arch, load_enhancer
+from streamsr.enhance._export import EXPORT_BACKENDS, ExportBackend, export_model
 
-__all__ = ["Enhancer", "default_arch", "load_enhancer"]
+__all__ = [
+    "EXPORT_BACKENDS",
+    "Enhancer",
+    "ExportBackend",
+    "default_arch",
+    "export_model",
+    "load_enhancer",
+]

@@ -19,10 +19,11 @@ import pytest
 import torch
 
 from streamsr import ConfigError, MissingExtraError
+from streamsr.enhance import export_model
 from streamsr.enhance._enhancer import load_enhancer, pad_luma
 from streamsr.enhance._srcnn import SRCNN, build_srcnn
 from streamsr.enhance._weights import save_weights
-from streamsr.enhance.backends import BACKENDS, BUCKET_SIDES, export_model
+from streamsr.enhance.backends import BACKENDS, BUCKET_SIDES
 from streamsr.enhance.backends._base import bucket_side
 from streamsr.enhance.backends._select import CPU_PREFERENCE, importable, make_backend
 

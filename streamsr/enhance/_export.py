@@ -20,6 +20,7 @@ from typing import Any, Literal, get_args
 import torch
 
 from streamsr._errors import ConfigError, SinkError
+from streamsr.enhance._enhancer import load_model
 from streamsr.enhance._srcnn import SRCNN
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,6 @@ def export_model(
     weights: str | Path | None = None,
 ) -> Path:
     """Export the enhancer's network for ``backend``; returns the file or folder written."""
-    from streamsr.enhance._enhancer import load_model
-
     if backend not in EXPORT_BACKENDS:
         raise ConfigError(
             f"export backend must be one of {', '.join(EXPORT_BACKENDS)}; got {backend!r}"
