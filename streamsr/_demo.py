@@ -25,8 +25,7 @@ def write_side_by_side(
     """Save ``bicubic | enhanced`` of the largest face in one frame of ``video`` (RGB order
     converted to OpenCV's BGR for writing). Returns False when that frame has no face."""
     from streamsr.compose import upscale_frame
-    from streamsr.faces import FaceDetector, square_boxes
-    from streamsr.runtime._stages import ENLARGE
+    from streamsr.faces import CROP_ENLARGE, FaceDetector, square_boxes
     from streamsr.sources import VideoSource
 
     with VideoSource(video, audio=False) as src:
@@ -42,7 +41,7 @@ def write_side_by_side(
         faces = det.detect(rgb, 0)
     if not len(faces):
         return False
-    box = square_boxes(faces.xyxy, enlarge=ENLARGE, size_wh=(rgb.shape[1], rgb.shape[0]))
+    box = square_boxes(faces.xyxy, enlarge=CROP_ENLARGE, size_wh=(rgb.shape[1], rgb.shape[0]))
     areas = (box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1])
     x0, y0, x1, y1 = box[int(np.argmax(areas))].tolist()
     crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])

@@ -8,6 +8,9 @@ import numpy as np
 
 from streamsr._errors import ConfigError
 
+CROP_ENLARGE = 1.6  # crop side / face box side: forehead, chin and a margin for the feathered blend
+MIN_CROP_PX = 8  # crops with a smaller side are left bicubic (too little for the network)
+
 
 def square_boxes(xyxy: np.ndarray, *, enlarge: float, size_wh: tuple[int, int]) -> np.ndarray:
     """Square crop boxes around faces, as ``(N, 4)`` int32 ``xyxy`` pixels inside the frame.
