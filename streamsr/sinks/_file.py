@@ -48,7 +48,7 @@ from av.video.stream import VideoStream
 
 from streamsr._errors import ConfigError, SinkError
 from streamsr._frame import Frame
-from streamsr.sources._url import is_url, redact_url
+from streamsr._url import is_url, redact_url
 
 log = logging.getLogger(__name__)
 

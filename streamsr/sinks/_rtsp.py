@@ -35,8 +35,8 @@ from av.video.stream import VideoStream
 
 from streamsr._errors import ConfigError, SinkError
 from streamsr._frame import Frame
+from streamsr._url import redact_url, scrub_exception
 from streamsr.sinks._file import X26X_PRESETS, Yuv420pConverter
-from streamsr.sources._url import redact_url, scrub_exception
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
 """Sources: where frames come from (video files and other inputs FFmpeg reads)."""
 
+from streamsr._url import redact_url
 from streamsr.sources._file import MAX_SIDE_PX, VideoSource
 from streamsr.sources._live import (
     LIVE_TIME_BASE,
@@ -9,7 +10,6 @@ from streamsr.sources._live import (
     is_camera,
     is_live,
 )
-from streamsr.sources._url import redact_url
 
 __all__ = [
     "LIVE_TIME_BASE",

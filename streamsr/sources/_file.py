@@ -49,7 +49,7 @@ from av.video.stream import VideoStream
 
 from streamsr._errors import ConfigError, SourceError, StreamTimeoutError
 from streamsr._frame import Frame
-from streamsr.sources._url import is_url, redact_url, scrub_exception
+from streamsr._url import is_url, redact_url, scrub_exception
 
 log = logging.getLogger(__name__)
 

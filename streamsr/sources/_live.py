@@ -48,8 +48,8 @@ import av.error
 
 from streamsr._errors import ConfigError, SourceError, StreamSRError, StreamTimeoutError
 from streamsr._frame import Frame
+from streamsr._url import is_url, redact_url
 from streamsr.sources._file import MAX_SIDE_PX, VideoSource
-from streamsr.sources._url import is_url, redact_url
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,6 @@
-"""Input locations: tell URLs from paths, and keep credentials out of logs and errors.
+"""Locations: tell URLs from paths, and keep credentials out of logs and errors.
+
+Shared by sources, sinks and the runtime (inputs and outputs may both be URLs).
 
 PyAV's exception messages carry the full URL it was given, password included, so every
 message that may contain a URL goes through :func:`redact_url` before it is logged or raised.
