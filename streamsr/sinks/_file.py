@@ -46,9 +46,10 @@ from av.packet import Packet
 from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 from av.video.stream import VideoStream
 
+from streamsr._av import error_message
 from streamsr._errors import ConfigError, SinkError
 from streamsr._frame import Frame
-from streamsr._url import is_url, redact_url
+from streamsr._url import is_url
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ class FileSink:
             self._discard(before)
             if isinstance(exc, ConfigError | SinkError) or not isinstance(exc, Exception):
                 raise
-            raise SinkError(f"cannot start writing {self.path}: {_message(exc)}") from exc
+            raise SinkError(f"cannot start writing {self.path}: {error_message(exc)}") from exc
 
     # -- start ------------------------------------------------------------------------------
 
@@ -295,12 +296,12 @@ class FileSink:
                 # Opens the encoders, then the file, then writes the header.
                 container.start_encoding()
             except OSError as exc:  # FileNotFoundError, PermissionError...: the file itself
-                raise SinkError(f"cannot create {self.path}: {_message(exc)}") from exc
+                raise SinkError(f"cannot create {self.path}: {error_message(exc)}") from exc
             except (av.error.FFmpegError, ValueError) as exc:
                 raise SinkError(
                     f"cannot start {ENCODERS[self.codec]} "
                     f"{self.encoded_size_wh[0]}x{self.encoded_size_wh[1]} "
-                    f"crf={self.crf} preset={self.preset} into {self.path}: {_message(exc)}"
+                    f"crf={self.crf} preset={self.preset} into {self.path}: {error_message(exc)}"
                 ) from exc
         except BaseException:
             container.close()
@@ -360,7 +361,7 @@ class FileSink:
             container.mux(self._video.encode(vf))
         except (av.error.FFmpegError, OSError) as exc:
             raise SinkError(
-                f"cannot write frame {frame.index} to {self.path}: {_message(exc)}"
+                f"cannot write frame {frame.index} to {self.path}: {error_message(exc)}"
             ) from exc
         self._last_pts = pts
         self.frames_written += 1
@@ -386,7 +387,7 @@ class FileSink:
         try:
             container.mux(packet)
         except (av.error.FFmpegError, OSError) as exc:
-            raise SinkError(f"cannot write audio to {self.path}: {_message(exc)}") from exc
+            raise SinkError(f"cannot write audio to {self.path}: {error_message(exc)}") from exc
         self._audio_last_dts[index] = dts
         self.audio_packets_written += 1
 
@@ -402,11 +403,11 @@ class FileSink:
         except (av.error.FFmpegError, OSError) as exc:
             with contextlib.suppress(av.error.FFmpegError, OSError):
                 container.close()
-            raise SinkError(f"cannot finish {self.path}: {_message(exc)}") from exc
+            raise SinkError(f"cannot finish {self.path}: {error_message(exc)}") from exc
         try:
             container.close()
         except (av.error.FFmpegError, OSError) as exc:
-            raise SinkError(f"cannot finish {self.path}: {_message(exc)}") from exc
+            raise SinkError(f"cannot finish {self.path}: {error_message(exc)}") from exc
         log.debug("%s: %d frames written", self.path, self.frames_written)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -524,12 +525,3 @@ def _stat_key(path: Path) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return st.st_ino, st.st_size, st.st_mtime_ns
-
-
-def _message(exc: BaseException) -> str:
-    """One line, credentials redacted (an output may be a URL in later sinks).
-
-    For FFmpeg errors only the reason: PyAV appends the failing call and its options.
-    """
-    text = exc.strerror if isinstance(exc, av.error.FFmpegError) and exc.strerror else str(exc)
-    return redact_url(" ".join(str(text).split()) or type(exc).__name__)

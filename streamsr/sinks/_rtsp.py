@@ -33,6 +33,7 @@ import av.error
 from av.container import OutputContainer
 from av.video.stream import VideoStream
 
+from streamsr._av import error_message
 from streamsr._errors import ConfigError, SinkError
 from streamsr._frame import Frame
 from streamsr._url import redact_url, scrub_exception
@@ -126,9 +127,9 @@ class RtspSink:
                 timeout=(self.timeout, self.timeout),
             )
         except (av.error.FFmpegError, OSError, ValueError) as exc:
-            raise SinkError(f"cannot connect to {self.name}: {_message(exc)}") from scrub_exception(
-                exc
-            )
+            raise SinkError(
+                f"cannot connect to {self.name}: {error_message(exc)}"
+            ) from scrub_exception(exc)
         if not isinstance(container, OutputContainer):  # pragma: no cover - mode "w"
             container.close()
             raise SinkError(f"cannot open {self.name} for writing")
@@ -162,9 +163,9 @@ class RtspSink:
                 container.close()
             if isinstance(exc, SinkError) or not isinstance(exc, Exception):
                 raise
-            raise SinkError(f"cannot publish to {self.name}: {_message(exc)}") from scrub_exception(
-                exc
-            )
+            raise SinkError(
+                f"cannot publish to {self.name}: {error_message(exc)}"
+            ) from scrub_exception(exc)
         self._container, self._video = container, video
         self._last_pts = None
         log.info(
@@ -224,7 +225,7 @@ class RtspSink:
             container.mux(video.encode(vf))
         except (av.error.FFmpegError, OSError) as exc:
             self.frames_dropped += 1
-            self._lose(SinkError(_message(exc)))
+            self._lose(SinkError(error_message(exc)))
             return
         self._last_pts = vf.pts
         self.frames_written += 1
@@ -253,11 +254,11 @@ class RtspSink:
         try:
             container.mux(video.encode(None))
         except (av.error.FFmpegError, OSError) as exc:
-            log.warning("%s: flushing the output failed: %s", self.name, _message(exc))
+            log.warning("%s: flushing the output failed: %s", self.name, error_message(exc))
         try:
             container.close()
         except (av.error.FFmpegError, OSError) as exc:
-            log.warning("%s: closing the output failed: %s", self.name, _message(exc))
+            log.warning("%s: closing the output failed: %s", self.name, error_message(exc))
         log.debug("%s: %d frames written", self.name, self.frames_written)
 
     def __enter__(self) -> RtspSink:
@@ -277,8 +278,3 @@ class RtspSink:
             f"RtspSink({self.name!r}, size_wh=({w}, {h}), connected={self.connected}, "
             f"frames_written={self.frames_written}, frames_dropped={self.frames_dropped})"
         )
-
-
-def _message(exc: BaseException) -> str:
-    text = exc.strerror if isinstance(exc, av.error.FFmpegError) and exc.strerror else str(exc)
-    return redact_url(" ".join(str(text).split()) or type(exc).__name__)

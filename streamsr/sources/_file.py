@@ -47,6 +47,7 @@ from av.stream import Disposition
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
+from streamsr._av import error_message
 from streamsr._errors import ConfigError, SourceError, StreamTimeoutError
 from streamsr._frame import Frame
 from streamsr._url import is_url, redact_url, scrub_exception
@@ -175,7 +176,9 @@ class VideoSource:
         except av.error.EOFError as exc:
             raise SourceError(f"input is empty or cut short: {self.name}") from scrub_exception(exc)
         except (av.error.FFmpegError, OSError, ValueError) as exc:
-            raise SourceError(f"cannot open {self.name}: {_message(exc)}") from scrub_exception(exc)
+            raise SourceError(
+                f"cannot open {self.name}: {error_message(exc)}"
+            ) from scrub_exception(exc)
         if not isinstance(container, InputContainer):  # pragma: no cover - mode "r" is input
             container.close()
             raise SourceError(f"cannot open {self.name} for reading")
@@ -337,13 +340,13 @@ class VideoSource:
                 if errors_in_a_row >= MAX_CONSECUTIVE_READ_ERRORS:
                     raise SourceError(
                         f"{self.name}: {errors_in_a_row} read errors in a row, giving up "
-                        f"({_message(exc)})"
+                        f"({error_message(exc)})"
                     ) from scrub_exception(exc)
                 demux = self._container.demux(*streams)
                 continue
             except (av.error.FFmpegError, OSError) as exc:
                 raise SourceError(
-                    f"read failed on {self.name}: {_message(exc)}"
+                    f"read failed on {self.name}: {error_message(exc)}"
                 ) from scrub_exception(exc)
             errors_in_a_row = 0
 
@@ -386,7 +389,7 @@ class VideoSource:
                 self.name,
                 what,
                 self.frames_read,
-                _message(exc),
+                error_message(exc),
             )
         elif self.decode_errors == _LOGGED_ERRORS + 1:
             log.warning("%s: more damaged packets; only their total is logged", self.name)
@@ -538,10 +541,3 @@ def _describe(stream: Any) -> str:
     ctx = stream.codec_context
     codec = ctx.name if ctx is not None else "no decoder"
     return f"#{stream.index} {stream.type} {codec}"
-
-
-def _message(exc: BaseException) -> str:
-    """One line, credentials redacted. For FFmpeg errors only the reason: PyAV appends the
-    URL (password included) and the failing call."""
-    text = exc.strerror if isinstance(exc, av.error.FFmpegError) and exc.strerror else str(exc)
-    return redact_url(" ".join(str(text).split()) or type(exc).__name__)
