@@ -7,9 +7,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from streamsr._errors import ConfigError
+
+
+def is_int(value: object) -> TypeGuard[int]:
+    """An ``int`` that is not a ``bool`` (``True`` is an int to Python)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: object) -> TypeGuard[int | float]:
+    """A finite ``int`` or ``float`` that is not a ``bool``."""
+    return is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
 def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
@@ -22,7 +32,7 @@ def check_int(name: str, value: Any, lo: int, hi: int, *, none: bool = False) ->
     """An integer (not a bool) in ``[lo, hi]``; ``None`` passes when ``none``."""
     if value is None and none:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+    if not is_int(value) or not lo <= value <= hi:
         raise ConfigError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
 
 
@@ -30,12 +40,7 @@ def check_number(name: str, value: Any, lo: float, hi: float, *, none: bool = Fa
     """A finite number (not a bool) in ``[lo, hi]``; ``None`` passes when ``none``."""
     if value is None and none:
         return
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or not lo <= value <= hi
-    ):
+    if not is_number(value) or not lo <= value <= hi:
         raise ConfigError(f"{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from streamsr._check import is_number
 from streamsr._errors import ConfigError
 
 CROP_ENLARGE = 1.6  # crop side / face box side: forehead, chin and a margin for the feathered blend
@@ -20,12 +19,7 @@ def square_boxes(xyxy: np.ndarray, *, enlarge: float, size_wh: tuple[int, int]) 
     it stays square; only a box larger than the frame's shorter side is cut to that side.
     ``x1``/``y1`` are exclusive, so ``rgb24[y0:y1, x0:x1]`` is the crop.
     """
-    if (
-        isinstance(enlarge, bool)
-        or not isinstance(enlarge, int | float)
-        or not math.isfinite(enlarge)
-        or enlarge <= 0
-    ):
+    if not is_number(enlarge) or enlarge <= 0:
         raise ConfigError(f"enlarge must be a finite number > 0, got {enlarge!r}")
     if (
         len(size_wh) != 2

@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
+from streamsr._check import is_int, is_number
 from streamsr._errors import ConfigError, MissingExtraError, PipelineError, WeightsError
 from streamsr._frame import Faces
 
@@ -111,13 +112,9 @@ class FaceDetector:
     ) -> None:
         if model not in _MODEL_NAMES:
             raise ConfigError(f"model must be one of {list(_MODEL_NAMES)}, got {model!r}")
-        if (
-            isinstance(min_score, bool)
-            or not isinstance(min_score, int | float)
-            or not 0.0 <= min_score <= 1.0
-        ):
+        if not is_number(min_score) or not 0.0 <= min_score <= 1.0:
             raise ConfigError(f"min_score must be a number in [0, 1], got {min_score!r}")
-        if isinstance(min_face_px, bool) or not isinstance(min_face_px, int) or min_face_px < 0:
+        if not is_int(min_face_px) or min_face_px < 0:
             raise ConfigError(f"min_face_px must be an int ≥ 0, got {min_face_px!r}")
         self.model: Literal["short", "full"] = resolve_model(model)
         self.min_score = float(min_score)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from streamsr._check import is_number
 from streamsr._errors import ConfigError
 
 _THUMB_WH = (64, 36)
@@ -27,17 +28,9 @@ class SceneCutDetector:
     """
 
     def __init__(self, *, mad_threshold: float = 20.0, hist_threshold: float = 0.15) -> None:
-        if (
-            isinstance(mad_threshold, bool)
-            or not isinstance(mad_threshold, int | float)
-            or not 0 < mad_threshold < 255
-        ):
+        if not is_number(mad_threshold) or not 0 < mad_threshold < 255:
             raise ConfigError(f"mad_threshold must be a number in (0, 255), got {mad_threshold!r}")
-        if (
-            isinstance(hist_threshold, bool)
-            or not isinstance(hist_threshold, int | float)
-            or not 0 < hist_threshold < 1
-        ):
+        if not is_number(hist_threshold) or not 0 < hist_threshold < 1:
             raise ConfigError(f"hist_threshold must be a number in (0, 1), got {hist_threshold!r}")
         self.mad_threshold = float(mad_threshold)
         self.hist_threshold = float(hist_threshold)

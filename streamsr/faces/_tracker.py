@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from streamsr._check import is_int, is_number
 from streamsr._errors import ConfigError
 from streamsr._frame import Faces
 
@@ -125,11 +126,11 @@ class FaceTracker:
         smoothing: float = 0.6,
         extrapolate: bool = True,
     ) -> None:
-        if isinstance(max_missed, bool) or not isinstance(max_missed, int) or max_missed < 0:
+        if not is_int(max_missed) or max_missed < 0:
             raise ConfigError(f"max_missed must be an int ≥ 0, got {max_missed!r}")
-        if not _is_number(min_iou) or not 0.0 < min_iou <= 1.0:
+        if not is_number(min_iou) or not 0.0 < min_iou <= 1.0:
             raise ConfigError(f"min_iou must be a number in (0, 1], got {min_iou!r}")
-        if not _is_number(smoothing) or not 0.0 <= smoothing < 1.0:
+        if not is_number(smoothing) or not 0.0 <= smoothing < 1.0:
             raise ConfigError(f"smoothing must be a number in [0, 1), got {smoothing!r}")
         if not isinstance(extrapolate, bool):
             raise ConfigError(f"extrapolate must be True or False, got {extrapolate!r}")
@@ -242,7 +243,3 @@ class FaceTracker:
             f"smoothing={self.smoothing}, extrapolate={self.extrapolate}, "
             f"tracks={[t.track_id for t in self._tracks]})"
         )
-
-
-def _is_number(x: object) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and bool(np.isfinite(x))

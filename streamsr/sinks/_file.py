@@ -47,6 +47,7 @@ from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 from av.video.stream import VideoStream
 
 from streamsr._av import error_message
+from streamsr._check import is_int
 from streamsr._errors import ConfigError, SinkError
 from streamsr._frame import Frame
 from streamsr._url import is_url
@@ -484,7 +485,7 @@ def _check_crf(codec: str, crf: Any) -> int:
     lo, hi = CRF_RANGE[codec]
     if crf is None:
         return DEFAULT_CRF[codec]
-    if isinstance(crf, bool) or not isinstance(crf, int) or not lo <= crf <= hi:
+    if not is_int(crf) or not lo <= crf <= hi:
         raise ConfigError(f"crf for {codec} must be an int in {lo}..{hi}; got {crf!r}")
     return crf
 

@@ -34,6 +34,7 @@ from av.container import OutputContainer
 from av.video.stream import VideoStream
 
 from streamsr._av import error_message
+from streamsr._check import is_int
 from streamsr._errors import ConfigError, SinkError
 from streamsr._frame import Frame
 from streamsr._url import redact_url, scrub_exception
@@ -80,7 +81,7 @@ class RtspSink:
         if isinstance(rate, bool) or not isinstance(rate, int | float | Fraction) or rate <= 0:
             raise ConfigError(f"rate must be a positive number; got {rate!r}")
         self.crf = DEFAULT_RTSP_CRF if crf is None else crf
-        if isinstance(self.crf, bool) or not isinstance(self.crf, int) or not 0 <= self.crf <= 51:
+        if not is_int(self.crf) or not 0 <= self.crf <= 51:
             raise ConfigError(f"crf for h264 must be an int in 0..51; got {crf!r}")
         self.preset = "ultrafast" if preset is None else str(preset)
         if self.preset not in X26X_PRESETS:

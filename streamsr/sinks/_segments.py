@@ -24,6 +24,7 @@ from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
 
+from streamsr._check import is_number
 from streamsr._errors import ConfigError, SinkError
 from streamsr._frame import Frame
 from streamsr.sinks._file import CONTAINERS, Codec, FileSink
@@ -52,11 +53,7 @@ class SegmentedFileSink:
         crf: int | None = None,
         preset: str | None = None,
     ) -> None:
-        if (
-            isinstance(segment_seconds, bool)
-            or not isinstance(segment_seconds, int | float)
-            or not 0.5 <= segment_seconds <= 86400
-        ):
+        if not is_number(segment_seconds) or not 0.5 <= segment_seconds <= 86400:
             raise ConfigError(
                 f"segment_seconds must be a number in [0.5, 86400]; got {segment_seconds!r}"
             )

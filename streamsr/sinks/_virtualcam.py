@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from streamsr._check import is_number
 from streamsr._errors import ConfigError, MissingExtraError, SinkError
 from streamsr._frame import Frame
 
@@ -66,7 +67,7 @@ class VirtualCamSink:
         w, h = size_wh
         if not (isinstance(w, int) and isinstance(h, int) and 1 <= w <= 8192 and 1 <= h <= 8192):
             raise ConfigError(f"size_wh must be (width, height) ints in 1..8192; got {size_wh!r}")
-        if isinstance(fps, bool) or not isinstance(fps, int | float) or not 0 < fps <= 240:
+        if not is_number(fps) or not 0 < fps <= 240:
             raise ConfigError(f"fps must be a number in (0, 240]; got {fps!r}")
         self.size_wh = (w, h)
         self.fps = float(fps)

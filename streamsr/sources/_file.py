@@ -48,6 +48,7 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from streamsr._av import error_message
+from streamsr._check import is_int, is_number
 from streamsr._errors import ConfigError, SourceError, StreamTimeoutError
 from streamsr._frame import Frame
 from streamsr._url import is_url, redact_url, scrub_exception
@@ -106,7 +107,7 @@ class VideoSource:
         max_side: int = MAX_SIDE_PX,
         audio: bool = True,
     ) -> None:
-        if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1:
+        if not is_int(max_side) or max_side < 1:
             raise ConfigError(f"max_side must be a positive int (pixels), got {max_side!r}")
         _check_timeout(timeout)
         self._url = is_url(location)
@@ -512,9 +513,7 @@ class PtsFixer:
 def _check_timeout(timeout: float | tuple[float, float] | None) -> None:
     values = timeout if isinstance(timeout, tuple) else (timeout,)
     ok = (not isinstance(timeout, tuple) or len(timeout) == 2) and all(
-        v is None
-        or (isinstance(v, int | float) and not isinstance(v, bool) and v > 0 and math.isfinite(v))
-        for v in values
+        v is None or (is_number(v) and v > 0) for v in values
     )
     if not ok:
         raise ConfigError(

@@ -31,7 +31,6 @@ Audio is not read from live inputs.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import sys
@@ -46,6 +45,7 @@ from typing import Literal, get_args
 
 import av.error
 
+from streamsr._check import is_int, is_number
 from streamsr._errors import ConfigError, SourceError, StreamSRError, StreamTimeoutError
 from streamsr._frame import Frame
 from streamsr._url import is_url, redact_url
@@ -114,14 +114,10 @@ class CameraOptions:
         if self.size_wh is not None and not (
             isinstance(self.size_wh, tuple)
             and len(self.size_wh) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in self.size_wh)
+            and all(is_int(v) and v > 0 for v in self.size_wh)
         ):
             raise ConfigError(f"camera size_wh must be (width, height) > 0, got {self.size_wh!r}")
-        if self.fps is not None and (
-            isinstance(self.fps, bool)
-            or not isinstance(self.fps, int | float)
-            or not 0 < self.fps <= 1000
-        ):
+        if self.fps is not None and (not is_number(self.fps) or not 0 < self.fps <= 1000):
             raise ConfigError(f"camera fps must be a number in (0, 1000], got {self.fps!r}")
         if self.pixel_format is not None and not re.fullmatch(r"[A-Za-z0-9_]+", self.pixel_format):
             raise ConfigError(
@@ -288,19 +284,11 @@ class LiveSource:
         on_event: Callable[[SourceEvent], None] | None = None,
     ) -> None:
         self.open_timeout_s, self.read_timeout_s = _check_timeouts(timeout)
-        if (
-            isinstance(reconnect_attempts, bool)
-            or not isinstance(reconnect_attempts, int)
-            or reconnect_attempts < -1
-        ):
+        if not is_int(reconnect_attempts) or reconnect_attempts < -1:
             raise ConfigError(
                 f"reconnect_attempts must be an int >= 0, or -1 for ever; got {reconnect_attempts!r}"
             )
-        if (
-            isinstance(reconnect_delay_s, bool)
-            or not isinstance(reconnect_delay_s, int | float)
-            or not 0 <= reconnect_delay_s <= 3600
-        ):
+        if not is_number(reconnect_delay_s) or not 0 <= reconnect_delay_s <= 3600:
             raise ConfigError(
                 f"reconnect_delay_s must be a number of seconds in [0, 3600]; got "
                 f"{reconnect_delay_s!r}"
@@ -548,13 +536,7 @@ def _is_auth_error(exc: BaseException) -> bool:
 
 def _check_timeouts(timeout: float | tuple[float, float]) -> tuple[float, float]:
     pair = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-    ok = len(pair) == 2 and all(
-        isinstance(v, int | float)
-        and not isinstance(v, bool)
-        and 0 < v <= 3600
-        and math.isfinite(v)
-        for v in pair
-    )
+    ok = len(pair) == 2 and all(is_number(v) and 0 < v <= 3600 for v in pair)
     if not ok:
         raise ConfigError(
             f"timeout must be a number of seconds in (0, 3600] or an (open_s, read_s) pair; "
