@@ -8,7 +8,7 @@ For each case (resolution x number of faces) it:
    (+ 4-bit check) is stamped as black/white blocks along the bottom edge of every frame;
 2. serves it live and looped with GStreamer's RTSP server (``tests/live/rtsp_server.py``, under
    Debian's ``/usr/bin/python3``) at ``/in``, and relays what is published to ``/push`` at ``/view``;
-3. runs a :class:`~streamsr.runtime.LivePipeline` from ``/in`` to ``/push`` (x2 by default);
+3. runs a :class:`~streamsr.Pipeline` (live) from ``/in`` to ``/push`` (x2 by default);
 4. reads ``/in`` and ``/view`` at once with two PyAV viewers, each its own process, and, for every frame number seen
    on both, takes the difference of the times (CLOCK_MONOTONIC) at which its last packet first
    arrived.
@@ -247,7 +247,7 @@ def latencies(direct: Arrivals, view: Arrivals, since: float) -> list[float]:
 def run_case(
     size_wh: tuple[int, int], faces: int, args: argparse.Namespace, enhancer: Any, tmp: Path
 ) -> dict[str, Any]:
-    from streamsr.runtime import LivePipeline
+    from streamsr.runtime import Pipeline
 
     w, h = size_wh
     clip = tmp / f"clip_{w}x{h}_{faces}.mp4"
@@ -276,7 +276,7 @@ def run_case(
         options: dict[str, Any] = dict(status_every_s=0, output_size=args.output_size)
         if args.max_latency_ms is not None:
             options["max_latency_ms"] = args.max_latency_ms
-        pipeline = LivePipeline(f"{base}/in", [f"{base}/push"], enhancer=enhancer, **options)
+        pipeline = Pipeline(f"{base}/in", [f"{base}/push"], enhancer=enhancer, **options)
         direct, view = Arrivals(f"{base}/in", stop), Arrivals(f"{base}/view", stop)
         errors: list[BaseException] = []
 

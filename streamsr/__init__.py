@@ -13,7 +13,7 @@ from streamsr._errors import (
 )
 from streamsr._frame import Faces, Frame
 from streamsr.enhance import Enhancer, load_enhancer
-from streamsr.runtime import Pipeline, PipelineOptions, PipelineStats
+from streamsr.runtime import Pipeline, PipelineOptions, PipelineStats, Stats
 
 __version__ = "0.1.0"
 
@@ -30,6 +30,7 @@ __all__ = [
     "PipelineStats",
     "SinkError",
     "SourceError",
+    "Stats",
     "StreamSRError",
     "StreamTimeoutError",
     "WeightsError",

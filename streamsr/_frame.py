@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -13,14 +14,20 @@ class Frame:
     """One decoded video frame.
 
     ``rgb24`` is an ``(H, W, 3)`` uint8 array in RGB order (PyAV's order; OpenCV wants BGR).
-    ``pts`` is in units of ``time_base`` as the container gave it (``None`` when it had none).
+    ``pts`` is in units of ``time_base``: the source sets both (a file's own timestamps, made
+    strictly increasing; a live input's 90 kHz arrival clock), and the pipeline's output clock
+    (:mod:`streamsr.runtime._clock`) sets those of the frames that leave it.
     ``index`` counts decoded frames from 0 in decode-output order.
+    ``discontinuity`` marks the first frame after a break in the picture: a reconnected live
+    input (set by the source) or a scene cut (set by the face stage). Tracks and temporal
+    smoothing start over there.
     """
 
     rgb24: np.ndarray
-    pts: int | None
-    time_base: Fraction | None
+    pts: int
+    time_base: Fraction
     index: int
+    discontinuity: bool = False
 
     def __post_init__(self) -> None:
         a = self.rgb24
@@ -29,20 +36,26 @@ class Frame:
                 f"Frame.rgb24 must be an (H, W, 3) uint8 array, got "
                 f"{getattr(a, 'shape', type(a))} {getattr(a, 'dtype', '')}"
             )
+        if isinstance(self.pts, bool) or not isinstance(self.pts, int | np.integer):
+            raise ValueError(f"Frame.pts must be an integer, got {self.pts!r}")
+        if not isinstance(self.time_base, Fraction) or self.time_base <= 0:
+            raise ValueError(f"Frame.time_base must be a positive Fraction, got {self.time_base!r}")
 
     @property
     def size_wh(self) -> tuple[int, int]:
         return int(self.rgb24.shape[1]), int(self.rgb24.shape[0])
 
     @property
-    def time_s(self) -> float | None:
-        if self.pts is None or self.time_base is None:
-            return None
+    def time_s(self) -> float:
         return float(self.pts * self.time_base)
 
     def __repr__(self) -> str:
         w, h = self.size_wh
-        return f"Frame(index={self.index}, size_wh=({w}, {h}), pts={self.pts}, time_base={self.time_base})"
+        cut = ", discontinuity=True" if self.discontinuity else ""
+        return (
+            f"Frame(index={self.index}, size_wh=({w}, {h}), pts={self.pts}, "
+            f"time_base={self.time_base}{cut})"
+        )
 
 
 def _empty_boxes() -> np.ndarray:
@@ -51,33 +64,75 @@ def _empty_boxes() -> np.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class Faces:
-    """The faces of one frame: boxes as one ``(N, 4)`` float32 ``xyxy`` array in pixels.
+    """The faces of one frame, as parallel arrays (index or mask it like one array).
 
-    ``scores`` are detector confidences in [0, 1]; ``track_ids`` are stable ids assigned by the
-    tracker (-1 before tracking).
+    ``xyxy``: ``(N, 4)`` float32 face boxes in input pixels. ``scores``: detector confidences in
+    [0, 1]. ``track_ids``: stable ids from the tracker (-1 before tracking). ``crop_xyxy``:
+    ``(N, 4)`` int32 crop boxes in input pixels (x1/y1 exclusive), the square around each face
+    that is enhanced and blended back; all zero until :func:`~streamsr.faces.square_boxes` has
+    set them. ``enhance``: ``(N,)`` bool, which faces get the network (the others stay bicubic,
+    e.g. when a latency budget is spent).
+
+    ``faces[mask]``, ``faces[indices]`` and ``faces[i:j]`` give the selected faces, every array
+    selected alike.
     """
 
     xyxy: np.ndarray = field(default_factory=_empty_boxes)
     scores: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.float32))
     track_ids: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int64))
+    crop_xyxy: np.ndarray | None = None
+    enhance: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.xyxy)
-        if self.xyxy.dtype != np.float32 or self.xyxy.shape != (n, 4):
-            raise ValueError(
-                f"Faces.xyxy must be (N, 4) float32, got {self.xyxy.shape} {self.xyxy.dtype}"
-            )
-        if self.scores.dtype != np.float32 or self.scores.shape != (n,):
-            raise ValueError(
-                f"Faces.scores must be ({n},) float32, got {self.scores.shape} {self.scores.dtype}"
-            )
-        if self.track_ids.dtype != np.int64 or self.track_ids.shape != (n,):
-            raise ValueError(
-                f"Faces.track_ids must be ({n},) int64, got {self.track_ids.shape} {self.track_ids.dtype}"
-            )
+        _check("xyxy", self.xyxy, np.float32, (n, 4))
+        _check("scores", self.scores, np.float32, (n,))
+        _check("track_ids", self.track_ids, np.int64, (n,))
+        if self.crop_xyxy is None:
+            object.__setattr__(self, "crop_xyxy", np.zeros((n, 4), np.int32))
+        _check("crop_xyxy", self.crop_xyxy, np.int32, (n, 4))
+        if self.enhance is None:
+            object.__setattr__(self, "enhance", np.ones((n,), bool))
+        _check("enhance", self.enhance, np.bool_, (n,))
 
     def __len__(self) -> int:
         return len(self.xyxy)
 
+    def __getitem__(self, index: Any) -> Faces:
+        """The faces selected by a bool mask, an index array or list, or a slice."""
+        if isinstance(index, int | np.integer):
+            index = [int(index)]
+        assert self.crop_xyxy is not None and self.enhance is not None
+        return Faces(
+            self.xyxy[index],
+            self.scores[index],
+            self.track_ids[index],
+            self.crop_xyxy[index],
+            self.enhance[index],
+        )
+
+    def with_crops(self, crop_xyxy: np.ndarray) -> Faces:
+        """The same faces with their crop boxes set."""
+        return Faces(self.xyxy, self.scores, self.track_ids, crop_xyxy, self.enhance)
+
+    def with_enhance(self, enhance: np.ndarray) -> Faces:
+        """The same faces with a new ``enhance`` mask."""
+        return Faces(self.xyxy, self.scores, self.track_ids, self.crop_xyxy, enhance)
+
+    @property
+    def enhanced(self) -> Faces:
+        """The faces whose crops go through the network."""
+        assert self.enhance is not None
+        return self[self.enhance]
+
     def __repr__(self) -> str:
-        return f"Faces(n={len(self)}, track_ids={self.track_ids.tolist()})"
+        n_enh = int(np.count_nonzero(np.asarray(self.enhance)))
+        return f"Faces(n={len(self)}, enhance={n_enh}, track_ids={self.track_ids.tolist()})"
+
+
+def _check(name: str, a: object, dtype: type, shape: tuple[int, ...]) -> None:
+    if not isinstance(a, np.ndarray) or a.dtype != dtype or a.shape != shape:
+        raise ValueError(
+            f"Faces.{name} must be {shape} {np.dtype(dtype).name}, got "
+            f"{getattr(a, 'shape', type(a))} {getattr(a, 'dtype', '')}"
+        )

@@ -8,13 +8,18 @@ from streamsr.compose._blend import (
     paste_downscaled,
     upscale_frame,
 )
+from streamsr.compose._options import ComposeOptions, OutputSize
+from streamsr.compose._stale import mark_stale
 from streamsr.compose._temporal import ResidualSmoother
 
 __all__ = [
+    "ComposeOptions",
+    "OutputSize",
     "ResidualSmoother",
     "compose",
     "feather_mask",
     "mark",
+    "mark_stale",
     "paste",
     "paste_downscaled",
     "upscale_frame",

@@ -1,20 +1,26 @@
-"""Runtime: the threads and queues that drive sources → faces → enhance → compose → sinks."""
+"""Runtime: the one pipeline, its threads and queues, its options, stats and pipeline files."""
 
 from streamsr.runtime._config import PipelineConfig, load_pipeline
-from streamsr.runtime._live import LiveOptions, LivePipeline, LiveStats, OutputSpec
-from streamsr.runtime._metrics import LiveMetrics, MetricsServer
-from streamsr.runtime._pipeline import Pipeline, PipelineOptions, PipelineStats
+from streamsr.runtime._metrics import LiveMetrics, Metrics, MetricsServer, Stats
+from streamsr.runtime._options import PipelineOptions, RuntimeOptions
+from streamsr.runtime._pipeline import LivePipeline, Pipeline
+
+PipelineStats = Stats
+"""The name of :class:`Stats` for file runs before 0.2."""
+LiveStats = Stats
+"""The name of :class:`Stats` for live runs before 0.2."""
 
 __all__ = [
     "LiveMetrics",
-    "LiveOptions",
     "LivePipeline",
     "LiveStats",
+    "Metrics",
     "MetricsServer",
-    "OutputSpec",
     "Pipeline",
     "PipelineConfig",
     "PipelineOptions",
     "PipelineStats",
+    "RuntimeOptions",
+    "Stats",
     "load_pipeline",
 ]

@@ -1,11 +1,26 @@
 """Pipeline files: ready-made pipelines as TOML, validated on load.
 
 A pipeline file (see ``pipelines/*.toml``) has top-level keys ``name``, ``description`` and
-``mode`` (``"live"``: :class:`~streamsr.runtime.LivePipeline`; ``"offline"``: the offline
-:class:`~streamsr.Pipeline`, every frame kept), and the tables ``[input]``, ``[enhance]``,
-``[live]``, ``[metrics]`` and one ``[[output]]`` per output. The keys of each table are the
-fields of :class:`InputConfig`, :class:`EnhanceConfig`, :class:`LiveConfig`,
-:class:`MetricsConfig` and :class:`OutputConfig`; a missing key takes the default shown there.
+``mode`` (``"live"`` or ``"offline"``: every frame kept), and one table per stage, whose keys are
+the fields of that stage's options, one to one:
+
+========== ======================================================================
+table      keys
+========== ======================================================================
+[input]    ``location`` and :class:`~streamsr.sources.SourceOptions` (``camera`` as
+           ``camera_size = "1280x720"``, ``camera_fps``, ``camera_pixel_format``)
+[enhance]  :class:`~streamsr.enhance.EnhanceOptions`
+[faces]    :class:`~streamsr.faces.FaceOptions`
+[compose]  :class:`~streamsr.compose.ComposeOptions`
+[live]     :class:`~streamsr.runtime.RuntimeOptions` (``max_latency_ms``, ``queue_frames``,
+           ``stale_after_s``, ``status_every_s``)
+[metrics]  ``port`` and ``host``: RuntimeOptions' ``metrics_port`` and ``metrics_host``
+[[output]] :class:`~streamsr.sinks.OutputSpec`, one table per output
+========== ======================================================================
+
+A missing key takes the default shown there. Files written before the stages had their own
+tables put ``detect_every``, ``min_face``, ``face_model``, ``mark``, ``temporal`` and
+``output_size`` in ``[enhance]``: still read, with a warning naming the table they belong to.
 
 Every key is checked on load: an unknown key, a value of the wrong type or out of range raises
 :class:`~streamsr.ConfigError` naming the file, the table and the key. ``${NAME}`` in a
@@ -15,87 +30,41 @@ Every key is checked on load: an unknown key, a value of the wrong type or out o
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 import tomllib
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from streamsr._errors import ConfigError
-from streamsr.runtime._live import LiveOptions, OutputSpec, output_kind
-from streamsr.sources._live import CameraOptions, is_live, parse_size
-from streamsr.sources._url import redact_url
+from streamsr._url import redact_url
+from streamsr.compose._options import ComposeOptions
+from streamsr.enhance._options import EnhanceOptions
+from streamsr.faces._options import FaceOptions
+from streamsr.runtime._options import PipelineOptions, RuntimeOptions, check_file_run
+from streamsr.sinks import OutputSpec, output_kind
+from streamsr.sources import CameraOptions, SourceOptions, is_live
+from streamsr.sources._live import parse_size
+
+log = logging.getLogger(__name__)
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-
-@dataclass(frozen=True, kw_only=True)
-class InputConfig:
-    """``[input]``: where frames come from (see :class:`~streamsr.sources.LiveSource`)."""
-
-    location: str
-    transport: Literal["tcp", "udp"] = "tcp"
-    open_timeout_s: float = 5.0
-    read_timeout_s: float = 5.0
-    reconnect_attempts: int = 5  # -1: for ever
-    reconnect_delay_s: float = 1.0
-    realtime: bool = False
-    camera_size: str | None = None  # "1280x720"
-    camera_fps: float | None = None
-    camera_pixel_format: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class EnhanceConfig:
-    """``[enhance]``: the model and the face handling."""
-
-    scale: int = 2
-    arch: str | None = None  # None: srcnn-915s live, srcnn-955 offline (or the weights' own)
-    variant: Literal["clean", "video"] = "video"
-    weights: str | None = None
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    backend: str = "auto"
-    detect_every: int = 3
-    min_face: int = 0
-    face_model: Literal["auto", "short", "full"] = "auto"
-    temporal: bool = True
-    mark: bool = False
-    output_size: Literal["scaled", "input"] = "scaled"
-
-
-@dataclass(frozen=True, kw_only=True)
-class LiveConfig:
-    """``[live]``: latency budget, queues, stale frames, status line (live mode only)."""
-
-    max_latency_ms: float | None = None
-    queue_frames: int = 1
-    stale_after_s: float = 1.0
-    status_every_s: float = 5.0
-
-
-@dataclass(frozen=True, kw_only=True)
-class MetricsConfig:
-    """``[metrics]``: the Prometheus endpoint (live mode only)."""
-
-    port: int | None = None
-    host: str = "127.0.0.1"
-
-
-@dataclass(frozen=True, kw_only=True)
-class OutputConfig:
-    """``[[output]]``: one output (see :class:`~streamsr.runtime.OutputSpec`)."""
-
-    location: str
-    segment_seconds: float | None = None
-    codec: Literal["h264", "hevc", "av1"] = "h264"
-    crf: int | None = None
-    preset: str | None = None
-    transport: Literal["tcp", "udp"] = "tcp"
-    overwrite: bool = False
+_LEGACY_ENHANCE = {
+    "detect_every": "faces",
+    "min_face": "faces",
+    "face_model": "faces",
+    "mark": "compose",
+    "temporal": "compose",
+    "output_size": "compose",
+}
+_LIVE_KEYS = ("max_latency_ms", "queue_frames", "stale_after_s", "status_every_s")
+_CAMERA_KEYS = {"camera_size": str, "camera_fps": float, "camera_pixel_format": str}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,104 +75,42 @@ class PipelineConfig:
     name: str = ""
     description: str = ""
     mode: Literal["live", "offline"] = "live"
-    input: InputConfig
-    enhance: EnhanceConfig = field(default_factory=EnhanceConfig)
-    live: LiveConfig = field(default_factory=LiveConfig)
-    metrics: MetricsConfig = field(default_factory=MetricsConfig)
-    outputs: tuple[OutputConfig, ...] = ()
+    location: str
+    options: PipelineOptions
+    outputs: tuple[OutputSpec, ...] = ()
 
-    # -- what the runtimes take -----------------------------------------------------------------
+    def pipeline(self, **kw: Any) -> Any:
+        """The :class:`~streamsr.Pipeline` this file describes (``kw``: ``enhancer=``)."""
+        from streamsr.runtime._pipeline import Pipeline
 
-    def live_options(self) -> dict[str, Any]:
-        """Keyword arguments of :class:`~streamsr.runtime.LivePipeline`."""
-        e, i, lv, m = self.enhance, self.input, self.live, self.metrics
-        size = parse_size(i.camera_size) if i.camera_size is not None else None
-        return dict(
-            scale=e.scale,
-            arch=e.arch,
-            variant=e.variant,
-            device=e.device,
-            backend=e.backend,
-            weights=e.weights,
-            detect_every=e.detect_every,
-            min_face=e.min_face,
-            face_model=e.face_model,
-            mark=e.mark,
-            temporal=e.temporal,
-            output_size=e.output_size,
-            max_latency_ms=lv.max_latency_ms,
-            queue_frames=lv.queue_frames,
-            stale_after_s=lv.stale_after_s,
-            status_every_s=lv.status_every_s,
-            metrics_port=m.port,
-            metrics_host=m.host,
-            transport=i.transport,
-            open_timeout_s=i.open_timeout_s,
-            read_timeout_s=i.read_timeout_s,
-            reconnect_attempts=i.reconnect_attempts,
-            reconnect_delay_s=i.reconnect_delay_s,
-            realtime=i.realtime,
-            camera=CameraOptions(
-                size_wh=size, fps=i.camera_fps, pixel_format=i.camera_pixel_format
-            ),
-        )
-
-    def output_specs(self) -> list[OutputSpec]:
-        return [
-            OutputSpec(
-                location=o.location,
-                segment_seconds=o.segment_seconds,
-                codec=o.codec,
-                crf=o.crf,
-                preset=o.preset,
-                transport=o.transport,
-                overwrite=o.overwrite,
-            )
-            for o in self.outputs
-        ]
-
-    def offline_options(self) -> dict[str, Any]:
-        """Keyword arguments of the offline :class:`~streamsr.Pipeline` (mode = "offline")."""
-        e, o = self.enhance, self.outputs[0]
-        return dict(
-            scale=e.scale,
-            arch=e.arch,
-            variant=e.variant,
-            device=e.device,
-            weights=e.weights,
-            detect_every=e.detect_every,
-            min_face=e.min_face,
-            face_model=e.face_model,
-            mark=e.mark,
-            temporal=e.temporal,
-            codec=o.codec,
-            crf=o.crf,
-            preset=o.preset,
-            overwrite=o.overwrite,
-        )
+        return Pipeline(self.location, list(self.outputs), options=self.options, **kw)
 
     def with_overrides(
-        self, *, input: str | None = None, outputs: Sequence[str] = ()
+        self, *, input: str | None = None, outputs: Sequence[str] = (), **runtime: Any
     ) -> PipelineConfig:
-        """A copy with the input location replaced and, for each of ``outputs``, the first
-        output of the same kind (file, rtsp, virtualcam, preview) given that location, keeping
-        its other settings; an output of a kind the file lacks is added. Validated again."""
+        """A copy with the input location replaced; for each of ``outputs``, the first output
+        of the same kind (file, rtsp, virtualcam, preview) given that location, keeping its
+        other settings (an output of a kind the file lacks is added); ``runtime``: fields of
+        :class:`~streamsr.runtime.RuntimeOptions` (``metrics_port=9108``). Validated again."""
         cfg = self
         if input is not None:
-            cfg = dataclasses.replace(cfg, input=dataclasses.replace(cfg.input, location=input))
+            cfg = dataclasses.replace(cfg, location=input)
         outs = list(cfg.outputs)
         replaced: set[int] = set()
         for loc in outputs:
             kind = output_kind(loc)
             for i, o in enumerate(outs):
-                if i not in replaced and output_kind(o.location) == kind:
+                if i not in replaced and o.kind == kind:
                     outs[i] = dataclasses.replace(o, location=loc)
                     replaced.add(i)
                     break
             else:
-                outs.append(OutputConfig(location=loc))
+                outs.append(OutputSpec(location=loc))
                 replaced.add(len(outs) - 1)
-        cfg = dataclasses.replace(cfg, outputs=tuple(outs))
+        opts = cfg.options
+        if runtime:
+            opts = dataclasses.replace(opts, runtime=dataclasses.replace(opts.runtime, **runtime))
+        cfg = dataclasses.replace(cfg, outputs=tuple(outs), options=opts)
         _check_semantics(cfg, str(cfg.path))
         return cfg
 
@@ -223,8 +130,8 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from exc
 
-    top_allowed = {"name", "description", "mode", "input", "enhance", "live", "metrics", "output"}
-    _unknown(data, top_allowed, where, "the top level")
+    top = {"name", "description", "mode", "input", "enhance", "faces", "compose", "live"}
+    _unknown(data, top | {"metrics", "output"}, where, "the top level")
     for key in ("name", "description"):
         if key in data and not isinstance(data[key], str):
             raise ConfigError(f"{where}: {key} must be a string, got {_tname(data[key])}")
@@ -238,24 +145,67 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineConfig:
         raise ConfigError(f"{where}: outputs are [[output]] tables")
     if not raw_outputs:
         raise ConfigError(f"{where}: no [[output]] table; a pipeline needs at least one output")
+    if mode == "offline":
+        for section in ("live", "metrics"):
+            if section in data:
+                raise ConfigError(f"{where}: [{section}] does not apply to mode = 'offline'")
+    stage_tables = ("input", "enhance", "faces", "compose", "live")
+    tables = {t: dict(_as_table(data.get(t, {}), where, f"[{t}]")) for t in stage_tables}
+    enhance = dict(tables["enhance"])
+    for key, stage in _LEGACY_ENHANCE.items():
+        if key in enhance:
+            log.warning("%s: %s belongs in [%s] (read from [enhance])", where, key, stage)
+            cls = FaceOptions if stage == "faces" else ComposeOptions
+            hint = typing.get_type_hints(cls)[key]
+            value = _check_value(enhance.pop(key), hint, f"{where}: [enhance] {key}")
+            tables[stage].setdefault(key, value)
+    source_table = dict(tables["input"])
+    location = source_table.pop("location", None)
+    if location is None:
+        raise ConfigError(f"{where}: [input] needs location = ...")
+    location = _expand_env(_check_value(location, str, f"{where}: [input] location"), where)
+    camera = {k: source_table.pop(k) for k in list(source_table) if k in _CAMERA_KEYS}
+    metrics = _as_table(data.get("metrics", {}), where, "[metrics]")
+    _unknown(metrics, {"port", "host"}, where, "[metrics]")
+    runtime = {f"metrics_{k}": v for k, v in metrics.items()}
+    source = _fields(SourceOptions, source_table, where, "[input]", exclude={"camera", "live"})
+    try:
+        cam = CameraOptions(
+            size_wh=parse_size(_check_value(camera["camera_size"], str, "camera_size"))
+            if "camera_size" in camera
+            else None,
+            fps=_check_value(camera["camera_fps"], float, "camera_fps")
+            if "camera_fps" in camera
+            else None,
+            pixel_format=camera.get("camera_pixel_format"),
+        )
+        options = PipelineOptions(
+            source=SourceOptions(**source, camera=cam, live=mode == "live"),
+            enhance=EnhanceOptions(**_fields(EnhanceOptions, enhance, where, "[enhance]")),
+            faces=FaceOptions(**_fields(FaceOptions, tables["faces"], where, "[faces]")),
+            compose=ComposeOptions(
+                **_fields(ComposeOptions, tables["compose"], where, "[compose]")
+            ),
+            runtime=RuntimeOptions(
+                **_fields(RuntimeOptions, tables["live"], where, "[live]", only=_LIVE_KEYS),
+                **_fields(RuntimeOptions, runtime, where, "[metrics]"),
+            ),
+        )
+        outputs = tuple(
+            OutputSpec(**_fields(OutputSpec, o, where, f"[[output]] #{i + 1}"))
+            for i, o in enumerate(raw_outputs)
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
     cfg = PipelineConfig(
         path=p,
         name=data.get("name", ""),
         description=data.get("description", ""),
         mode=mode,
-        input=_table(InputConfig, data["input"], where, "[input]"),
-        enhance=_table(EnhanceConfig, data.get("enhance", {}), where, "[enhance]"),
-        live=_table(LiveConfig, data.get("live", {}), where, "[live]"),
-        metrics=_table(MetricsConfig, data.get("metrics", {}), where, "[metrics]"),
-        outputs=tuple(
-            _table(OutputConfig, o, where, f"[[output]] #{i + 1}")
-            for i, o in enumerate(raw_outputs)
-        ),
+        location=location,
+        options=options,
+        outputs=outputs,
     )
-    if mode == "offline":
-        for section in ("live", "metrics"):
-            if section in data:
-                raise ConfigError(f"{where}: [{section}] does not apply to mode = 'offline'")
     _check_semantics(cfg, where)
     return cfg
 
@@ -264,34 +214,27 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineConfig:
 
 
 def _check_semantics(cfg: PipelineConfig, where: str) -> None:
-    """Build what the runtime would build, so that range and combination errors show now."""
+    """The checks the pipeline makes at construction, so that they show on load."""
     try:
+        if sum(o.kind == "preview" for o in cfg.outputs) > 1:
+            raise ConfigError("one preview output at most")
         if cfg.mode == "offline":
-            loc = cfg.input.location
-            if is_live(loc):
+            if is_live(cfg.location):
                 raise ConfigError(
-                    f"[input] location {redact_url(loc)} is live; mode = 'offline' reads files"
+                    f"[input] location {redact_url(cfg.location)} is live; "
+                    "mode = 'offline' reads files"
                 )
-            if cfg.input.realtime:
+            if cfg.options.source.realtime:
                 raise ConfigError("[input] realtime = true does not apply to mode = 'offline'")
-            if len(cfg.outputs) != 1 or output_kind(cfg.outputs[0].location) != "file":
-                raise ConfigError("mode = 'offline' writes exactly one file [[output]]")
-            if cfg.outputs[0].segment_seconds is not None:
-                raise ConfigError("segment_seconds needs mode = 'live'")
-            if cfg.enhance.backend != "auto":
-                raise ConfigError("[enhance] backend applies to mode = 'live' only")
-            if cfg.enhance.output_size != "scaled":
-                raise ConfigError("[enhance] output_size applies to mode = 'live' only")
-            from streamsr.runtime._pipeline import PipelineOptions
-
-            PipelineOptions(**cfg.offline_options())
-        else:
-            LiveOptions(**cfg.live_options())
-            specs = cfg.output_specs()
-            if sum(s.kind == "preview" for s in specs) > 1:
-                raise ConfigError("one preview output at most")
+            check_file_run(cfg.options, cfg.outputs, redact_url(cfg.location))
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _as_table(table: Any, where: str, section: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: {section} must be a table, got {_tname(table)}")
+    return table
 
 
 def _unknown(table: Mapping[str, Any], allowed: set[str], where: str, section: str) -> None:
@@ -313,26 +256,21 @@ def _tname(v: Any) -> str:
     }.get(type(v), type(v).__name__)
 
 
-_T = typing.TypeVar("_T")
-
-
-def _table(cls: type[_T], table: Any, where: str, section: str) -> _T:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: {section} must be a table, got {_tname(table)}")
+def _fields(
+    cls: type,
+    table: Mapping[str, Any],
+    where: str,
+    section: str,
+    *,
+    exclude: set[str] = set(),  # noqa: B006 - read only
+    only: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The keywords of ``cls`` that ``table`` sets, each checked against its type hint."""
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    _unknown(table, set(fields), where, section)
-    values: dict[str, Any] = {}
-    for name, f in fields.items():
-        if name not in table:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ConfigError(f"{where}: {section} needs {name} = ...")
-            continue
-        value = _check_value(table[name], hints[name], f"{where}: {section} {name}")
-        if name == "location":
-            value = _expand_env(value, f"{where}: {section} location")
-        values[name] = value
-    return cls(**values)
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in exclude]
+    allowed = set(only) if only is not None else set(names)
+    _unknown(table, allowed, where, section)
+    return {k: _check_value(v, hints[k], f"{section} {k}") for k, v in table.items()}
 
 
 def _check_value(value: Any, hint: Any, what: str) -> Any:
@@ -354,7 +292,7 @@ def _check_value(value: Any, hint: Any, what: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{what} must be an integer, got {_tname(value)} {value!r}")
         return value
-    if hint is float:
+    if hint is float or hint == (float | int):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{what} must be a number, got {_tname(value)} {value!r}")
         return float(value)

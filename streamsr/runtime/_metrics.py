@@ -1,9 +1,11 @@
-"""What a live pipeline is doing: rates, latencies, drops, skips, reconnects, queue depths.
+"""What a pipeline is doing: counts, rates, latencies, drops, skips, reconnects, queue depths.
 
-:class:`LiveMetrics` is updated by the stage threads and read by the status line (logged every
-few seconds) and by the Prometheus endpoint (:class:`MetricsServer`, extra
-``streamsr[metrics]``, bound to 127.0.0.1 unless told otherwise). Latencies are kept over the
-last :data:`WINDOW` frames, rates over the last :data:`RATE_WINDOW_S` seconds.
+:class:`Metrics` is updated by the stage threads; :meth:`Metrics.snapshot` gives one
+:class:`Stats`, the one type that the status line (logged every few seconds), ``--stats-json``,
+:attr:`Pipeline.stats <streamsr.Pipeline.stats>` and the Prometheus endpoint
+(:class:`MetricsServer`, extra ``streamsr[metrics]``, bound to 127.0.0.1 unless told otherwise)
+all read. Latencies are kept over the last :data:`WINDOW` frames (p50/p95) and as a mean over
+the run; rates over the last :data:`RATE_WINDOW_S` seconds.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ log = logging.getLogger(__name__)
 
 WINDOW = 300  # latency samples kept per stage (10 s at 30 fps)
 RATE_WINDOW_S = 5.0
-STAGES = ("detect", "enhance", "compose", "encode", "end_to_end")
+STAGES = ("decode", "detect", "enhance", "compose", "encode", "end_to_end")
 
 
 class LatencyWindow:
@@ -82,46 +84,75 @@ class RateMeter:
 
 
 @dataclass
-class MetricsSnapshot:
-    """One reading of :class:`LiveMetrics` (what the status line and Prometheus show)."""
+class Stats:
+    """What a run did (or is doing): one reading of :class:`Metrics`.
 
-    fps_in: float = 0.0
-    fps_out: float = 0.0
+    Accounting, in every mode: ``frames_in = frames_out - frames_stale + frames_dropped``
+    (plus the frames in flight while it runs); per output, ``frames_written + queue_dropped``
+    = ``frames_out`` (``outputs``). Offline runs drop nothing and repeat nothing.
+    ``latency_ms``: per stage (p50, p95) over the last frames; ``stage_ms``: mean per frame
+    over the run; ``fps``: frames out per second of the run; ``fps_in``/``fps_out``: over the
+    last seconds.
+    """
+
+    live: bool = False
     frames_in: int = 0
     frames_out: int = 0
     frames_stale: int = 0
     frames_dropped: int = 0
     sink_frames_dropped: int = 0
-    enhance_skips: int = 0
+    frames_with_faces: int = 0
     faces_enhanced: int = 0
+    enhance_skips: int = 0
+    tracks: int = 0
     reconnects: int = 0
     connected: bool = True
+    decode_errors: int = 0
+    fps_in: float = 0.0
+    fps_out: float = 0.0
+    fps: float = 0.0
+    seconds: float = 0.0
+    interrupted: bool = False
     latency_ms: dict[str, tuple[float, float]] = field(default_factory=dict)
+    stage_ms: dict[str, float] = field(default_factory=dict)
     queue_depths: dict[str, int] = field(default_factory=dict)
+    outputs: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-class LiveMetrics:
+class Metrics:
     """Counters and windows updated by the pipeline's threads (each counter has one writer).
 
-    ``queue_depths`` is a callable returning ``{name: depth}``, read at snapshot time.
+    ``queue_depths``, ``outputs`` and ``extra`` are callables read at snapshot time: queue
+    depths by name, per-output counters, and the fields the pipeline knows best (tracks,
+    decode errors...).
     """
 
-    def __init__(self, queue_depths: Callable[[], dict[str, int]] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        live: bool = False,
+        queue_depths: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
+        self.live = live
         self.started = time.monotonic()
         self.frames_in = 0
         self.frames_out = 0
         self.frames_stale = 0
         self.frames_dropped = 0  # frames replaced by newer ones in a stage queue (add_dropped)
-        self.enhance_skips = 0  # faces left bicubic to keep within --max-latency-ms
+        self.frames_with_faces = 0
+        self.enhance_skips = 0  # faces left bicubic to keep within the latency budget
         self.faces_enhanced = 0
         self.reconnects = 0
         self.connected = True
         self.sink_dropped: Callable[[], int] = lambda: 0
+        self.outputs: Callable[[], dict[str, dict[str, int]]] = dict
+        self.extra: Callable[[], dict[str, Any]] = dict
         self.queue_depths = queue_depths or (lambda: {})
         self.latency = {name: LatencyWindow() for name in STAGES}
+        self._busy = {name: [0.0, 0] for name in STAGES}
         self.rate_in = RateMeter()
         self.rate_out = RateMeter()
         self._lock = threading.Lock()
@@ -131,9 +162,19 @@ class LiveMetrics:
         with self._lock:
             self.frames_dropped += n
 
-    def snapshot(self) -> MetricsSnapshot:
+    def time(self, stage: str, seconds: float) -> None:
+        """One frame's time in ``stage`` (called by that stage's thread only)."""
+        self.latency[stage].add(seconds)
+        busy = self._busy[stage]
+        busy[0] += seconds
+        busy[1] += 1
+
+    def snapshot(self) -> Stats:
         lat = {k: p for k, w in self.latency.items() if (p := w.percentiles_ms()) is not None}
-        return MetricsSnapshot(
+        busy = {k: round(1000.0 * t / n, 2) for k, (t, n) in self._busy.items() if n}
+        seconds = time.monotonic() - self.started
+        st = Stats(
+            live=self.live,
             fps_in=self.rate_in.rate(),
             fps_out=self.rate_out.rate(),
             frames_in=self.frames_in,
@@ -141,13 +182,21 @@ class LiveMetrics:
             frames_stale=self.frames_stale,
             frames_dropped=self.frames_dropped,
             sink_frames_dropped=self.sink_dropped(),
+            frames_with_faces=self.frames_with_faces,
             enhance_skips=self.enhance_skips,
             faces_enhanced=self.faces_enhanced,
             reconnects=self.reconnects,
             connected=self.connected,
+            seconds=seconds,
+            fps=self.frames_out / seconds if seconds > 0 else 0.0,
             latency_ms=lat,
+            stage_ms=busy,
             queue_depths=dict(self.queue_depths()),
+            outputs=self.outputs(),
         )
+        for name, value in self.extra().items():
+            setattr(st, name, value)
+        return st
 
     def status_line(self) -> str:
         """One line for the log: rates, latency, drops, skips, reconnects, queues."""
@@ -160,7 +209,7 @@ class LiveMetrics:
         queues = " ".join(f"{k}={v}" for k, v in s.queue_depths.items())
         state = "" if s.connected else " INPUT LOST,"
         return (
-            f"live:{state} in {s.fps_in:.1f} fps, out {s.fps_out:.1f} fps "
+            f"{'live' if s.live else 'file'}:{state} in {s.fps_in:.1f} fps, out {s.fps_out:.1f} fps "
             f"({s.frames_stale} stale); ms p50/p95: e2e {ms('end_to_end')}, "
             f"detect {ms('detect')}, enhance {ms('enhance')}, compose {ms('compose')}, "
             f"encode {ms('encode')}; dropped {s.frames_dropped} in + {s.sink_frames_dropped} "
@@ -176,7 +225,7 @@ class MetricsServer:
     (read it back from :attr:`port`). Call :meth:`close` to stop serving.
     """
 
-    def __init__(self, metrics: LiveMetrics, *, port: int, host: str = "127.0.0.1") -> None:
+    def __init__(self, metrics: Metrics, *, port: int, host: str = "127.0.0.1") -> None:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigError(f"metrics port must be an int in 0..65535; got {port!r}")
         try:
@@ -248,3 +297,7 @@ class MetricsServer:
         if server is not None:
             server.shutdown()
             server.server_close()
+
+
+LiveMetrics = Metrics
+"""The name of :class:`Metrics` before live and file runs shared one pipeline."""

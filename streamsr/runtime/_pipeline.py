@@ -1,276 +1,522 @@
-"""The pipeline: decode → detect+track → enhance → compose → encode, each stage a thread.
+"""The pipeline: decode → detect+track → enhance → compose → outputs, each stage a thread.
 
-Offline (files) every queue put blocks, so nothing is dropped: frames out = frames in, in
-input order (one thread per stage and FIFO queues keep the order).
+One engine for files and live streams. What differs is policy, chosen once from the input (a
+stream URL or camera is live; a file is not, unless ``live=True`` or ``realtime=True``):
+
+============== ============================================ =====================================
+               file (offline)                               live
+============== ============================================ =====================================
+queues         block: nothing dropped, every frame out,     drop_oldest: the newest frame wins,
+               in order, audio copied                       drops counted
+enhance        faces of up to 4 queued frames per batch     a latency budget may leave faces
+                                                            bicubic (``max_latency_ms``)
+input lost     (an error)                                   reconnects; the last frame repeated
+                                                            with a STALE label meanwhile
+timestamps     the input's own                              wall clock at output, 90 kHz
+============== ============================================ =====================================
+
+Frames leave in input order either way (one thread per stage, FIFO queues). Iterating a
+pipeline is one more output.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import math
 import queue
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 from streamsr._errors import ConfigError, PipelineError, StreamSRError
 from streamsr._frame import Frame
-from streamsr.runtime._stages import FaceStages, Work
-from streamsr.runtime._threads import END, Stage, StageTimer, get
+from streamsr.runtime._budget import EMA, Budget, LatencyBudget, NoBudget
+from streamsr.runtime._clock import OutputClock
+from streamsr.runtime._metrics import Metrics, MetricsServer, Stats
+from streamsr.runtime._options import OUTPUT_DEFAULTS, PipelineOptions, check_file_run
+from streamsr.runtime._outputs import Fanout, SinkWorker
+from streamsr.runtime._stages import ComposeStage, FaceStage, Work, crops_of
+from streamsr.runtime._threads import END, POLL_S, QueuePolicy, Stage, get, make_queue, put
+from streamsr.sinks import OutputSpec, open_sink
+from streamsr.sources import LIVE_TIME_BASE, LiveSource, SourceEvent, VideoSource
 
 log = logging.getLogger(__name__)
 
-QUEUE_FRAMES = 8  # frames in flight between two stages
-ENHANCE_BATCH_FRAMES = 4  # offline: faces of up to this many queued frames in one batch
+FILE_QUEUE_FRAMES = 8  # frames in flight between two stages of a file run
+ENHANCE_BATCH_FRAMES = 4  # file runs: faces of up to this many queued frames in one batch
+STALE_FPS = 10.0
+"""Most frames per second repeated while a live input is lost."""
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PipelineOptions:
-    """Options of :class:`Pipeline`, checked at construction."""
-
-    scale: int = 2
-    arch: str | None = None  # None: srcnn-955, or the arch a weights file names
-    variant: Literal["clean", "video"] = "video"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    weights: str | None = None
-    backend: Literal["auto", "tensorrt", "cuda", "compile", "onnxruntime", "cpu"] = "auto"
-    detect_every: int = 3
-    min_face: int = 0
-    face_model: Literal["auto", "short", "full"] = "auto"
-    codec: Literal["h264", "hevc", "av1"] = "h264"
-    crf: int | None = None
-    preset: str | None = None
-    mark: bool = False
-    temporal: bool = True
-    overwrite: bool = False
-
-    def __post_init__(self) -> None:
-        if self.scale not in (2, 3, 4):
-            raise ConfigError(f"scale must be 2, 3 or 4, got {self.scale!r}")
-        if not isinstance(self.detect_every, int) or self.detect_every < 1:
-            raise ConfigError(f"detect_every must be an integer >= 1, got {self.detect_every!r}")
-        if not isinstance(self.min_face, int) or self.min_face < 0:
-            raise ConfigError(f"min_face must be an integer >= 0 (pixels), got {self.min_face!r}")
-        if self.codec not in ("h264", "hevc", "av1"):
-            raise ConfigError(f"codec must be h264, hevc or av1, got {self.codec!r}")
-
-
-@dataclass
-class PipelineStats:
-    """What a run did; ``stage_ms`` is the mean busy time per frame of each stage."""
-
-    frames_in: int = 0
-    frames_out: int = 0
-    frames_with_faces: int = 0
-    faces_enhanced: int = 0
-    tracks: int = 0
-    fps: float = 0.0
-    dropped: int = 0
-    decode_errors: int = 0
-    seconds: float = 0.0
-    interrupted: bool = False
-    stage_ms: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+Output = str | Path | OutputSpec
+STAGE_NAMES = ("decode", "detect", "enhance", "compose")
 
 
 class Pipeline:
-    """Enhance the faces of a video: ``Pipeline(input, output).run()``, or iterate it.
+    """Enhance the faces of a video or stream and write them to zero or more outputs.
 
-    Iterating yields the output frames (upscaled by ``scale``, faces enhanced) in input order
-    and writes each to ``output`` when one is given. Use it as a context manager: leaving the
-    block stops the threads and finishes the output file, also on Ctrl-C.
+    ::
+
+        with Pipeline("in.mp4", "out.mp4", scale=2, mark=True) as p:
+            p.run()                                   # or: for frame in p: ...
+        with Pipeline("rtsp://cam/stream", ["rtsp://127.0.0.1:8554/enhanced", "rec.mp4"],
+                      max_latency_ms=250, reconnect_attempts=-1) as p:
+            p.run(duration_s=60)
+
+    ``input``: a file, URL or camera (``camera:0``), or an open
+    :class:`~streamsr.sources.LiveSource`. ``output``: one location or
+    :class:`~streamsr.sinks.OutputSpec`, a list of them, or None (iterate to get the frames).
+    ``options``: a :class:`~streamsr.runtime.PipelineOptions`, or instead keywords of the stage
+    options (``scale=3, max_latency_ms=200``); ``codec``, ``crf``, ``preset``, ``overwrite`` and
+    ``segment_seconds`` apply to outputs given as plain locations. ``enhancer``: an :class:`~streamsr.Enhancer` to share instead of loading
+    one. The input and every output are opened here: errors show up in the constructor.
     """
 
-    def __init__(self, input: str | Path, output: str | Path | None = None, **options: Any) -> None:
-        from streamsr.enhance._enhancer import load_enhancer
-        from streamsr.faces import FaceDetector
-        from streamsr.sinks import FileSink, same_file
-        from streamsr.sources import VideoSource
+    def __init__(
+        self,
+        input: str | Path | LiveSource,
+        output: Output | Sequence[Output] | None = None,
+        *,
+        enhancer: Any = None,
+        options: PipelineOptions | None = None,
+        **keywords: Any,
+    ) -> None:
+        from streamsr.enhance import default_arch, load_enhancer
+        from streamsr.sinks import same_file
 
-        self.options = opts = PipelineOptions(**options)
-        if output is not None and same_file(input, output):
-            raise ConfigError(f"output is the input: {output}")
-        self.enhancer = load_enhancer(
-            opts.scale,
-            arch=opts.arch,
-            device=opts.device,
-            weights=opts.weights,
-            variant=opts.variant,
-            backend=opts.backend,
-        )
-        self.source = VideoSource(input)
-        self.sink: Any = None
-        self._detector: Any = None
-        try:
-            self._detector = FaceDetector(model=opts.face_model, min_face_px=opts.min_face)
-            if output is not None:
-                w, h = self.source.size_wh
-                self.sink = FileSink(
-                    output,
-                    size_wh=(w * opts.scale, h * opts.scale),
-                    time_base=self.source.time_base,
-                    rate=self.source.average_rate,
-                    codec=opts.codec,
-                    crf=opts.crf,
-                    preset=opts.preset,
-                    audio_from=self.source.audio_streams,
-                    overwrite=opts.overwrite,
-                )
-        except BaseException:
-            self.source.close()
-            if self._detector is not None:
-                self._detector.close()
-            raise
-        self.stages = FaceStages(
-            enhancer=self.enhancer,
-            detector=self._detector,
-            detect_every=opts.detect_every,
-            mark=opts.mark,
-            temporal=opts.temporal,
-        )
-        self.stats = PipelineStats()
+        if options is not None and keywords.keys() - OUTPUT_DEFAULTS:
+            raise ConfigError("give options= or keywords, not both")
+        if options is None:
+            options, out_defaults = PipelineOptions.from_keywords(**keywords)
+        else:
+            out_defaults = keywords
+        self.options = opts = options
+        if isinstance(input, LiveSource):
+            self.live = True
+        else:
+            self.live = opts.source.is_live_for(input)
+        outputs = [] if output is None else [output] if isinstance(output, Output) else output
+        self.specs = [
+            o if isinstance(o, OutputSpec) else OutputSpec(location=str(o), **out_defaults)
+            for o in outputs
+        ]
+        self._check_mode(input)
+        for spec in self.specs:
+            if (
+                spec.kind == "file"
+                and not isinstance(input, LiveSource)
+                and same_file(input, spec.location)
+            ):
+                raise ConfigError(f"output is the input: {spec.location}")
+        e = opts.enhance
+        if enhancer is None:
+            arch = e.arch or (default_arch(e.scale, live=self.live) if e.weights is None else None)
+            enhancer = load_enhancer(
+                e.scale,
+                arch=arch,
+                device=e.device,
+                weights=e.weights,
+                variant=e.variant,
+                backend=e.backend,
+            )
+        elif int(enhancer.scale) != e.scale:
+            raise ConfigError(f"the enhancer is x{enhancer.scale}, the options say x{e.scale}")
+        self.enhancer = enhancer
+        self.metrics = Metrics(live=self.live, queue_depths=self._queue_depths)
         self._stop = threading.Event()
-        self._audio: collections.deque[Any] = collections.deque()  # drained by the encoder
-        self._timers = {
-            k: StageTimer() for k in ("decode", "detect", "enhance", "compose", "encode")
-        }
+        self._closed = self._started = self._interrupted = False
+        self._audio: collections.deque[Any] = collections.deque()  # drained by the output thread
+        self._detector: Any = None
+        self._metrics_server: MetricsServer | None = None
+        self._preview: Any = None
+        self._iter_q: queue.Queue[Any] | None = None
+        self._queues: dict[str, queue.Queue[Any]] = {}
         self._stages: list[Stage] = []
-        self._started = False
-        self._closed = False
-        self._t0 = 0.0
+        self._output_thread: threading.Thread | None = None
+        self._errors: list[tuple[str, BaseException]] = []
+        self._compose_s = 0.0  # moving average, for the latency budget
+        self.fanout = Fanout()
+        self.source: Any = self._open_source(input)
+        try:
+            self._open_rest()
+        except BaseException:
+            self.fanout.close(wait_s=1.0, on_error=lambda *_: None)
+            self._release()
+            raise
+        log.info(
+            "%s -> %s: %s, x%d, %dx%d -> %dx%d, %s",
+            self.source.name,
+            ", ".join(s.name for s in self.specs) or "(iterated)",
+            "live" if self.live else "file",
+            e.scale,
+            *self.input_size_wh,
+            *self.output_size_wh,
+            enhancer,
+        )
+
+    # -- construction -------------------------------------------------------------------------
+
+    def _check_mode(self, input: Any) -> None:
+        if sum(s.kind == "preview" for s in self.specs) > 1:
+            raise ConfigError("one preview window at most")
+        if not self.live:
+            check_file_run(self.options, self.specs, input)
+
+    def _open_source(self, input: Any) -> Any:
+        s = self.options.source
+        if isinstance(input, LiveSource):
+            source: Any = input
+        elif self.live:
+            source = LiveSource(
+                str(input),
+                transport=s.transport,
+                timeout=(s.open_timeout_s, s.read_timeout_s),
+                reconnect_attempts=s.reconnect_attempts,
+                reconnect_delay_s=s.reconnect_delay_s,
+                realtime=s.realtime,
+                camera=s.camera,
+            )
+        else:
+            return VideoSource(input)
+        source.stop_event = self._stop  # one stop event for the source and every thread
+        source.on_event = self._on_source_event
+        return source
+
+    def _open_rest(self) -> None:
+        from streamsr.faces import FaceDetector
+
+        opts = self.options
+        w, h = self.source.size_wh
+        if w < 1 or h < 1:
+            raise PipelineError(f"{self.source.name}: the stream does not say its frame size")
+        self.input_size_wh = (w, h)
+        scale = opts.enhance.scale
+        scaled = opts.compose.output_size == "scaled"
+        self.output_size_wh = (w * scale, h * scale) if scaled else (w, h)
+        if self.live:
+            rate = float(self.source.average_rate or 30)
+            self.rate: Any = min(max(rate, 1.0), 120.0) if math.isfinite(rate) else 30.0
+        else:
+            self.rate = self.source.average_rate
+        tb = LIVE_TIME_BASE if self.live else self.source.time_base
+        self.clock = OutputClock(live=self.live, time_base=tb)
+        self._detector = FaceDetector(model=opts.faces.face_model, min_face_px=opts.faces.min_face)
+        self.faces = FaceStage(self._detector, opts.faces)
+        self.composer = ComposeStage(opts.compose, scale=scale, output_size_wh=self.output_size_wh)
+        max_ms = opts.runtime.max_latency_ms
+        self.budget: Budget = (
+            LatencyBudget(max_ms, scale=scale, tail_s=self._tail_s)
+            if max_ms is not None
+            else NoBudget()
+        )
+        policy: QueuePolicy = "drop_oldest" if self.live else "block"
+        audio = [] if self.live else self.source.audio_streams
+        for spec in self.specs:
+            sink = open_sink(
+                spec,
+                size_wh=self.output_size_wh,
+                time_base=self.clock.time_base,
+                rate=self.rate,
+                live=self.live,
+                audio_from=audio,
+            )
+            if spec.kind == "preview":
+                self._preview = sink  # shown by the main thread (windows live there)
+            else:
+                self.fanout.add(
+                    SinkWorker(spec, sink, policy=policy, metrics=self.metrics, stop=self._stop)
+                )
+        if opts.runtime.metrics_port is not None:
+            self._metrics_server = MetricsServer(
+                self.metrics, port=opts.runtime.metrics_port, host=opts.runtime.metrics_host
+            )
+        self.metrics.sink_dropped = self.fanout.dropped
+        self.metrics.outputs = self.fanout.counters
+        self.metrics.extra = lambda: {
+            "tracks": self.faces.tracks,
+            "decode_errors": int(getattr(self.source, "decode_errors", 0)),
+            "interrupted": self._interrupted,
+        }
 
     # -- stages (each runs on its own thread) -------------------------------------------------
 
+    def _on_source_event(self, event: SourceEvent) -> None:
+        if event.kind in ("lost", "gave_up"):
+            self.metrics.connected = False
+        elif event.kind == "reconnected":
+            self.metrics.connected = True
+            self.metrics.reconnects += 1
+
     def _decode(self) -> Iterator[Work | None]:
-        for item in self.source.read():
+        items = self.source.frames() if self.live else self.source.read()
+        for item in items:
             if isinstance(item, Frame):
-                self.stats.frames_in += 1
-                yield Work(item)
+                self.metrics.frames_in += 1
+                self.metrics.rate_in.tick()
+                yield Work(item, time.perf_counter())
             else:
                 self._audio.append(item)
                 yield None
 
-    # -- running --------------------------------------------------------------------------------
+    def _detect(self, w: Work) -> Work:
+        t = time.perf_counter()
+        w = self.faces.detect(w)
+        self.metrics.time("detect", time.perf_counter() - t)
+        return w
 
-    def _start(self) -> None:
-        if self._closed:
-            raise PipelineError("pipeline is closed")
-        self._started = True
-        self._t0 = time.perf_counter()
-        stop = self._stop
-        q = [queue.Queue(maxsize=QUEUE_FRAMES) for _ in range(4)]  # type: ignore[var-annotated]
-        t = self._timers
-        self._stages = [
-            Stage("decode", source=self._decode, outbox=q[0], stop=stop, timer=t["decode"]),
-            Stage(
-                "detect",
-                fn=self.stages.detect,
-                inbox=q[0],
-                outbox=q[1],
-                stop=stop,
-                timer=t["detect"],
-            ),
-            Stage(
-                "enhance",
-                fn=self.stages.enhance,
-                fn_many=self.stages.enhance_many,
-                max_batch=ENHANCE_BATCH_FRAMES,
-                inbox=q[1],
-                outbox=q[2],
-                stop=stop,
-                timer=t["enhance"],
-            ),
-            Stage(
-                "compose",
-                fn=self.stages.compose,
-                inbox=q[2],
-                outbox=q[3],
-                stop=stop,
-                timer=t["compose"],
-            ),
+    def _enhance(self, w: Work) -> Work:
+        t = time.perf_counter()
+        faces = self.budget.select(w.faces, t - w.t_decoded)
+        n = int(faces.enhance.sum()) if faces.enhance is not None else 0
+        self.metrics.enhance_skips += len(faces) - n
+        if n == 0:
+            return Work(w.frame, w.t_decoded, faces)
+        crops = self.enhancer.enhance(crops_of(w.frame, faces))
+        dt = time.perf_counter() - t
+        self.budget.learn(dt, float(sum(c.shape[0] * c.shape[1] for c in crops)))
+        self.metrics.faces_enhanced += n
+        self.metrics.time("enhance", dt)
+        return Work(w.frame, w.t_decoded, faces, tuple(crops))
+
+    def _enhance_many(self, works: list[Work]) -> list[Work]:
+        """File runs: the faces of several queued frames in one batch (no budget)."""
+        t = time.perf_counter()
+        outs = self.enhancer.enhance_many([crops_of(w.frame, w.faces) for w in works])
+        dt = (time.perf_counter() - t) / len(works)
+        for w in works:
+            self.metrics.faces_enhanced += len(w.faces)
+            self.metrics.time("enhance", dt)
+        return [
+            Work(w.frame, w.t_decoded, w.faces, tuple(c)) for w, c in zip(works, outs, strict=True)
         ]
-        self._out = q[3]
-        for s in self._stages:
-            s.start()
 
-    def _raise_stage_error(self) -> None:
-        for s in self._stages:
-            if s.error is not None:
-                if isinstance(s.error, StreamSRError):
-                    raise s.error
-                raise PipelineError(
-                    f"{s.stage} stage failed: {type(s.error).__name__}: {s.error}"
-                ) from s.error
+    def _compose(self, w: Work) -> Work:
+        t = time.perf_counter()
+        frame = self.composer.compose(w.frame, w.faces, w.crops)
+        dt = time.perf_counter() - t
+        self._compose_s += EMA * (dt - self._compose_s)
+        self.metrics.time("compose", dt)
+        return Work(frame, w.t_decoded, w.faces, w.crops)
 
-    def __iter__(self) -> Iterator[Frame]:
-        if not self._started:
-            self._start()
-        while True:
-            w = get(self._out, self._stop)
+    def _tail_s(self) -> float:
+        """Expected time from the end of enhance to the outputs: compose and the slowest encode."""
+        return self._compose_s + self.fanout.encode_s
+
+    def _output(self) -> None:
+        try:
+            self._output_loop()
+        except BaseException as exc:
+            self._errors.append(("output", exc))
+            self._stop.set()
+
+    def _output_loop(self) -> None:
+        q = self._queues["composed"]
+        stale_every = 1.0 / min(float(self.rate or 30), STALE_FPS)
+        stale_after = self.options.runtime.stale_after_s
+        poll = min(POLL_S, stale_every / 2)
+        last: Frame | None = None
+        stale: Frame | None = None
+        last_fresh = next_stale = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                w = q.get(timeout=poll)
+            except queue.Empty:
+                now = time.monotonic()
+                late = now - last_fresh >= stale_after and now >= next_stale
+                if self.live and last is not None and late:
+                    stale = stale or ComposeStage.stale(last)
+                    self._emit(stale, None)
+                    self.metrics.frames_stale += 1
+                    next_stale = now + stale_every
+                continue
             if w is END:
                 break
-            t = time.perf_counter()
-            out = Frame(w.out_rgb24, w.frame.pts, w.frame.time_base, w.frame.index)
-            if self.sink is not None:
-                self.sink.write(out)
-                while self._audio:
-                    self.sink.write_audio(self._audio.popleft())
-            self._timers["encode"].add(time.perf_counter() - t)
-            self.stats.frames_out += 1
+            last, stale = w.frame, None
             if len(w.crops):
-                self.stats.frames_with_faces += 1
-                self.stats.faces_enhanced += len(w.crops)
-            yield out
-        self._raise_stage_error()
-        if self.sink is not None:
-            while self._audio:
-                self.sink.write_audio(self._audio.popleft())
+                self.metrics.frames_with_faces += 1
+            self._emit(w.frame, w.t_decoded)
+            last_fresh = time.monotonic()
+            next_stale = last_fresh + stale_after
+        while self._audio:  # what the file had after its last frame
+            self.fanout.offer_audio(self._audio.popleft())
+        if self._iter_q is not None:
+            put(self._iter_q, END, self._stop)
 
-    def run(self, *, progress: bool = False) -> PipelineStats:
-        """Process the whole input; returns the stats (also on ``self.stats``)."""
+    def _emit(self, frame: Frame, t_decoded: float | None) -> None:
+        index = self.metrics.frames_out if self.live else frame.index
+        out = Frame(frame.rgb24, self.clock.stamp(frame.pts), self.clock.time_base, index)
+        self.fanout.offer_frame(out, time.perf_counter() if t_decoded is None else t_decoded)
+        while self._audio:
+            self.fanout.offer_audio(self._audio.popleft())
+        if self._preview is not None:
+            self._preview.write(out)
+        if self._iter_q is not None:
+            put(self._iter_q, out, self._stop)
+        self.metrics.frames_out += 1
+        self.metrics.rate_out.tick()
+
+    def _queue_depths(self) -> dict[str, int]:
+        return {name: q.qsize() for name, q in self._queues.items()} | self.fanout.depths()
+
+    # -- running ------------------------------------------------------------------------------
+
+    def _start(self, *, iterate: bool = False) -> None:
+        if self._closed:
+            raise PipelineError("pipeline is closed")
+        if self._started:
+            raise PipelineError("pipeline already started")
+        self._started = True
+        policy: QueuePolicy = "drop_oldest" if self.live else "block"
+        size = self.options.runtime.queue_frames if self.live else FILE_QUEUE_FRAMES
+        drop = lambda item: None if item is END else self.metrics.add_dropped()  # noqa: E731
+        names = ("decoded", "detected", "enhanced", "composed")
+        self._queues = q = {k: make_queue(policy, size, drop) for k in names}
+        if iterate:
+            self._iter_q = make_queue(policy, size)
+        stop = self._stop
+        batch = dict(fn_many=self._enhance_many, max_batch=ENHANCE_BATCH_FRAMES)
+        self._stages = [
+            Stage("decode", source=self._decode, outbox=q["decoded"], stop=stop),
+            Stage("detect", fn=self._detect, inbox=q["decoded"], outbox=q["detected"], stop=stop),
+            Stage(
+                "enhance",
+                fn=self._enhance,
+                inbox=q["detected"],
+                outbox=q["enhanced"],
+                stop=stop,
+                **({} if self.live or self.options.runtime.max_latency_ms else batch),  # type: ignore[arg-type]
+            ),
+            Stage(
+                "compose", fn=self._compose, inbox=q["enhanced"], outbox=q["composed"], stop=stop
+            ),
+        ]
+        self._output_thread = threading.Thread(
+            target=self._output, name="streamsr-output", daemon=True
+        )
+        self.metrics.started = time.monotonic()
+        self.fanout.start()
+        for s in self._stages:
+            s.start()
+        self._output_thread.start()
+
+    def __iter__(self) -> Iterator[Frame]:
+        """The output frames, in input order (one more output of the run)."""
+        self._start(iterate=True)
+        assert self._iter_q is not None
+        try:
+            while (frame := get(self._iter_q, self._stop)) is not END:
+                yield frame
+        except KeyboardInterrupt:
+            self._interrupted = True
+            raise
+        if self._output_thread is not None:
+            self._output_thread.join()
+        self._raise_errors()
+
+    def run(self, *, duration_s: float | None = None, progress: bool = False) -> Stats:
+        """Run until the input ends (or, live, is lost for good), ``duration_s`` passes, the
+        preview window is closed, or Ctrl-C; then close every output and return the stats.
+
+        Raises the input's error, an output's or a stage's, once every output is closed.
+        """
         from tqdm import tqdm
 
-        hint = self.source.frame_count_hint
-        with tqdm(
-            total=hint, unit="frame", disable=not progress, dynamic_ncols=True, leave=False
-        ) as bar:
-            for _ in self:
-                bar.update(1)
-                if self.stats.frames_out % 10 == 0:
-                    bar.set_postfix(faces=self.stats.faces_enhanced, refresh=False)
+        if duration_s is not None and not duration_s > 0:
+            raise ConfigError(f"duration_s must be > 0 seconds, got {duration_s!r}")
+        self._start()
+        assert self._output_thread is not None
+        deadline = math.inf if duration_s is None else time.monotonic() + duration_s
+        every = self.options.runtime.status_every_s
+        next_status = time.monotonic() + every if every > 0 else math.inf
+        total = None if self.live else self.source.frame_count_hint
+        bar = tqdm(total=total, unit="frame", disable=not progress, dynamic_ncols=True, leave=False)
+        try:
+            while self._output_thread.is_alive() and not self._stop.is_set():
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                if now >= next_status:
+                    log.info("%s", self.metrics.status_line())
+                    next_status = now + every
+                bar.update(self.metrics.frames_out - bar.n)
+                if self._preview is not None:
+                    if not self._preview.pump():
+                        log.info("preview window closed")
+                        break
+                    time.sleep(0.01)
+                else:
+                    self._output_thread.join(timeout=0.1)
+        except KeyboardInterrupt:
+            self._interrupted = True
+            raise
+        finally:
+            bar.close()
+            self.close()
+        self._raise_errors()
         return self.stats
 
+    def _raise_errors(self) -> None:
+        errors = dict(self._errors)
+        order = ("decode", "output", *(f"output {s.name}" for s in self.specs))
+        for where in (*order, *STAGE_NAMES[1:]):
+            if where in errors:
+                exc = errors[where]
+                if isinstance(exc, StreamSRError):
+                    raise exc
+                what = f"{where} stage" if where in STAGE_NAMES else where
+                raise PipelineError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
+
     def close(self) -> None:
-        """Stop every stage, finish the output (flush the encoder) and release the input."""
+        """Stop every thread, finish every output (flush the encoders), release the input."""
         if self._closed:
             return
         self._closed = True
         self._stop.set()
-        for s in self._stages:
-            s.join(timeout=10.0)
-            if s.is_alive():
-                log.warning("stage %s did not stop within 10 s", s.stage)
+        for t in [*self._stages[1:], self._output_thread]:
+            if t is not None:
+                t.join(timeout=10.0)
+                if t.is_alive():
+                    log.warning("thread %s did not stop within 10 s", t.name)
+        self._errors += [(s.stage, s.error) for s in self._stages[1:] if s.error is not None]
+        wait_s = self.options.source.open_timeout_s + 5.0 if self.live else 60.0
         try:
-            if self.sink is not None:
-                self.sink.close()
+            self.fanout.close(wait_s=wait_s, on_error=lambda w, e: self._errors.append((w, e)))
         finally:
-            self.source.close()
-            self._detector.close()
-            self._finish_stats()
+            self._release()
+            if self._stages and self._stages[0].error is not None:
+                self._errors.append(("decode", self._stages[0].error))
+            self._final = self.metrics.snapshot()
+            if self.live:
+                log.info("%s", self.metrics.status_line())
 
-    def _finish_stats(self) -> None:
-        st = self.stats
-        st.seconds = time.perf_counter() - self._t0 if self._started else 0.0
-        st.fps = st.frames_out / st.seconds if st.seconds > 0 else 0.0
-        st.tracks = self.stages.tracks
-        st.decode_errors = int(getattr(self.source, "decode_errors", 0))
-        st.stage_ms = {k: round(t.mean_ms, 2) for k, t in self._timers.items()}
+    def _release(self) -> None:
+        decode = self._stages[0] if self._stages else None
+        if decode is not None:
+            decode.join(timeout=self.options.source.read_timeout_s + 2.0)
+        if decode is not None and decode.is_alive():
+            log.warning("input %s did not stop in time; left open", self.source.name)
+        elif getattr(self, "source", None) is not None:
+            self.source.close()
+        if self._preview is not None:
+            self._preview.close()
+        if self._detector is not None:
+            self._detector.close()
+        if self._metrics_server is not None:
+            self._metrics_server.close()
+
+    @property
+    def metrics_port(self) -> int | None:
+        """Port of the Prometheus endpoint (the one picked when ``metrics_port=0``), or None."""
+        return self._metrics_server.port if self._metrics_server is not None else None
+
+    @property
+    def stats(self) -> Stats:
+        """Current stats; after :meth:`close`, those of the whole run."""
+        return getattr(self, "_final", None) or self.metrics.snapshot()
 
     def __enter__(self) -> Pipeline:
         return self
@@ -279,5 +525,21 @@ class Pipeline:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         if isinstance(ev, KeyboardInterrupt):
-            self.stats.interrupted = True
+            self._interrupted = True
         self.close()
+
+
+class LivePipeline(Pipeline):
+    """Deprecated: ``Pipeline(input, outputs, live=True, ...)``, its replacement since 0.2."""
+
+    def __init__(self, input: Any, outputs: Sequence[Output], **options: Any) -> None:
+        warnings.warn(
+            "LivePipeline is deprecated: use Pipeline(input, outputs, live=True, ...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        if not outputs:
+            raise ConfigError("a live pipeline needs at least one output")
+        if "options" not in options:
+            options.setdefault("live", True)
+        super().__init__(input, list(outputs), **options)

@@ -1,123 +1,137 @@
-"""The per-frame work every pipeline shares: detect+track, enhance, compose.
+"""The per-frame work, one verb per stage: detect+track, enhance, compose.
 
-Offline and live pipelines differ in how frames are queued (block vs drop the oldest), not in
-what happens to a frame; both call these methods from their stage threads.
+Every run, file or live, calls these from its stage threads; what differs between runs is how
+frames are queued (:mod:`streamsr.runtime._threads`) and whether a latency budget chooses the
+faces (:mod:`streamsr.runtime._budget`), not what happens to a frame. The detector and the
+enhancer are anything that has their one method (:class:`Detector`, :class:`CropEnhancer`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
+import cv2
 import numpy as np
 
 from streamsr._frame import Faces, Frame
-from streamsr.compose import ResidualSmoother, compose
+from streamsr.compose import ResidualSmoother, compose, mark_stale
+from streamsr.compose._options import ComposeOptions
 from streamsr.faces import FaceTracker, SceneCutDetector, square_boxes
+from streamsr.faces._boxes import CROP_ENLARGE, MIN_CROP_PX
+from streamsr.faces._options import FaceOptions
 
-ENLARGE = 1.6  # crop side / face box side: forehead, chin and a margin for the feathered blend
-MIN_CROP_PX = 8  # smaller crops are left bicubic
+
+class Detector(Protocol):
+    def detect(self, rgb24: np.ndarray, timestamp_ms: int) -> Faces: ...
 
 
-@dataclass(slots=True)
+class CropEnhancer(Protocol):
+    scale: int
+
+    def enhance(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]: ...
+
+    def enhance_many(
+        self, crops_per_frame: Sequence[Sequence[np.ndarray]]
+    ) -> list[list[np.ndarray]]: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Work:
-    """A frame on its way through the stages."""
+    """A frame on its way through the stages.
 
-    frame: Frame
-    faces: Faces = field(default_factory=Faces)
-    boxes_xyxy: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.int32))
-    crops: list[np.ndarray] = field(default_factory=list)
-    out_rgb24: np.ndarray | None = None
-    t_decoded: float = 0.0  # perf_counter() when the frame left the decoder (latency)
-    scene_cut: bool = False
-
-
-class FaceStages:
-    """Detect and track faces, enhance their crops, compose the output frame.
-
-    ``detector`` is a :class:`~streamsr.faces.FaceDetector` and ``enhancer`` an
-    :class:`~streamsr.enhance.Enhancer`; both are owned by the caller. Each method is called
-    from one thread only (the tracker and scene-cut detector keep per-stream state).
+    ``faces``: set by detect. ``crops``: set by enhance, one enhanced crop per face of
+    ``faces.enhanced``, in that order. ``t_decoded``: ``perf_counter()`` when the frame left
+    the decoder (its age, for the latency budget and the end-to-end latency).
     """
 
-    def __init__(
-        self,
-        *,
-        enhancer: Any,
-        detector: Any,
-        detect_every: int,
-        mark: bool,
-        temporal: bool = True,
-        output_size: Literal["scaled", "input"] = "scaled",
-    ) -> None:
-        self.enhancer = enhancer
-        self.output_size = output_size
-        self.scale = int(enhancer.scale)
+    frame: Frame
+    t_decoded: float
+    faces: Faces = dataclasses.field(default_factory=Faces)
+    crops: tuple[np.ndarray, ...] = ()
+
+
+def crops_of(frame: Frame, faces: Faces) -> list[np.ndarray]:
+    """The input crops of the faces to enhance (views, no copy)."""
+    rgb, boxes = frame.rgb24, faces.enhanced.crop_xyxy
+    assert boxes is not None
+    return [rgb[y0:y1, x0:x1] for x0, y0, x1, y1 in boxes.tolist()]
+
+
+class FaceStage:
+    """Detect on every ``detect_every``-th frame and on a discontinuity; track in between;
+    give each face its crop box. Called from one thread (the tracker keeps per-stream state)."""
+
+    def __init__(self, detector: Detector, options: FaceOptions) -> None:
         self.detector = detector
-        self.detect_every = detect_every
-        self.mark = mark
+        self.detect_every = options.detect_every
         self.tracker = FaceTracker()
         self.scenecut = SceneCutDetector()
-        self.smoother = ResidualSmoother() if temporal else None
-        self._seen = 0  # frames this stage has seen (live mode drops frames before it)
+        self._seen = 0  # frames this stage has seen (live runs drop frames before it)
 
     @property
     def tracks(self) -> int:
         return self.tracker.ids_assigned
 
     def detect(self, w: Work) -> Work:
-        """Detect on every ``detect_every``-th frame this stage sees and after a scene cut;
-        track in between."""
         f = w.frame
         seen, self._seen = self._seen, self._seen + 1
-        cut = self.scenecut.is_cut(f.rgb24)
+        cut = self.scenecut.is_cut(f.rgb24) or f.discontinuity
         if cut:
             self.tracker.reset()
-            w.scene_cut = True
+            f = dataclasses.replace(f, discontinuity=True)
         if cut or seen % self.detect_every == 0:
-            t_ms = f.time_s * 1000.0 if f.time_s is not None else f.index * 40.0
-            faces = self.tracker.update(self.detector.detect(f.rgb24, round(t_ms)))
+            faces = self.tracker.update(self.detector.detect(f.rgb24, round(f.time_s * 1000.0)))
         else:
             faces = self.tracker.predict()
         if len(faces):
-            boxes = square_boxes(faces.xyxy, enlarge=ENLARGE, size_wh=f.size_wh)
+            boxes = square_boxes(faces.xyxy, enlarge=CROP_ENLARGE, size_wh=f.size_wh)
             keep = (boxes[:, 2] - boxes[:, 0]) >= MIN_CROP_PX
-            w.faces = Faces(faces.xyxy[keep], faces.scores[keep], faces.track_ids[keep])
-            w.boxes_xyxy = boxes[keep]
-        return w
+            faces = faces.with_crops(boxes)[keep]
+        return dataclasses.replace(w, frame=f, faces=faces)
 
-    def enhance(self, w: Work) -> Work:
-        """All faces of the frame in one batch."""
-        if len(w.boxes_xyxy):
-            rgb = w.frame.rgb24
-            w.crops = self.enhancer.enhance(
-                [rgb[y0:y1, x0:x1] for x0, y0, x1, y1 in w.boxes_xyxy.tolist()]
-            )
-        return w
 
-    def enhance_many(self, works: list[Work]) -> list[Work]:
-        """The faces of several consecutive frames in one batch (offline mode)."""
-        crops = [
-            [w.frame.rgb24[y0:y1, x0:x1] for x0, y0, x1, y1 in w.boxes_xyxy.tolist()] for w in works
-        ]
-        for w, out in zip(works, self.enhancer.enhance_many(crops), strict=True):
-            w.crops = out
-        return works
+class ComposeStage:
+    """Upscale, blend the enhanced crops in, mark them; then fit the frame to the size the
+    outputs were opened with (an input whose size changes mid-stream keeps its outputs)."""
 
-    def compose(self, w: Work) -> Work:
-        """Upscale, blend the enhanced crops in (only the boxes that were enhanced), mark them;
-        at the input size when ``output_size`` is ``"input"``."""
-        n = len(w.crops)
-        if w.scene_cut and self.smoother is not None:
+    def __init__(
+        self, options: ComposeOptions, *, scale: int, output_size_wh: tuple[int, int]
+    ) -> None:
+        self.options = options
+        self.scale = scale
+        self.output_size_wh = output_size_wh
+        self.smoother = ResidualSmoother() if options.temporal else None
+        self.resized = 0
+        """Frames resized because the input's size changed."""
+
+    def compose(self, frame: Frame, faces: Faces, crops: Sequence[np.ndarray]) -> Frame:
+        if frame.discontinuity and self.smoother is not None:
             self.smoother.reset()
-        w.out_rgb24 = compose(
-            w.frame.rgb24,
+        enhanced = faces.enhanced
+        assert enhanced.crop_xyxy is not None
+        out = compose(
+            frame.rgb24,
             scale=self.scale,
-            boxes_xyxy=w.boxes_xyxy[:n],
-            crops=w.crops,
-            track_ids=w.faces.track_ids[:n].tolist(),
-            marked=self.mark,
+            boxes_xyxy=enhanced.crop_xyxy,
+            crops=crops,
+            track_ids=enhanced.track_ids.tolist(),
+            marked=self.options.mark,
             smoother=self.smoother,
-            output_size=self.output_size,
+            output_size=self.options.output_size,
         )
-        return w
+        ow, oh = self.output_size_wh
+        if out.shape[1] != ow or out.shape[0] != oh:
+            self.resized += 1
+            shrink = out.shape[1] > ow
+            out = cv2.resize(
+                out, (ow, oh), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
+            )
+        return dataclasses.replace(frame, rgb24=out)
+
+    @staticmethod
+    def stale(frame: Frame) -> Frame:
+        """The frame repeated while the input is lost: labelled STALE."""
+        return dataclasses.replace(frame, rgb24=mark_stale(frame.rgb24))

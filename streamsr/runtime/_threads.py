@@ -2,6 +2,10 @@
 
 A stage never blocks forever: every ``put`` and ``get`` waits at most ``POLL_S`` and then looks
 at the stop event, so a failing stage (which sets it) releases all the others.
+
+Two queue policies (:data:`QueuePolicy`): ``"block"`` (a full queue makes the producer wait:
+nothing is lost, for files) and ``"drop_oldest"`` (:class:`LatestQueue`: a put into a full
+queue drops the oldest item, counted; for live streams, where the newest frame wins).
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
+
+QueuePolicy = Literal["block", "drop_oldest"]
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +31,37 @@ class _End:
 
 END: Any = _End()
 """Sentinel that travels down the queues after the last item."""
+
+
+class LatestQueue(queue.Queue):
+    """A bounded queue whose ``put`` never blocks: when full, the oldest item is dropped.
+
+    ``on_drop(item)`` is called for each dropped item (under the queue's lock: keep it short).
+    ``END`` is never dropped for a newer item: it is the last one.
+    """
+
+    def __init__(self, maxsize: int, on_drop: Callable[[Any], None]) -> None:
+        if maxsize < 1:
+            raise ValueError("a LatestQueue needs maxsize >= 1")
+        super().__init__(maxsize)
+        self._on_drop = on_drop
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        with self.not_full:
+            while self._qsize() >= self.maxsize:
+                self._on_drop(self._get())
+            self._put(item)
+            self.unfinished_tasks += 1
+            self.not_empty.notify()
+
+
+def make_queue(
+    policy: QueuePolicy, size: int, on_drop: Callable[[Any], None] | None = None
+) -> queue.Queue[Any]:
+    """A queue of ``size`` items with ``policy``; ``on_drop`` counts what drop_oldest drops."""
+    if policy == "block":
+        return queue.Queue(maxsize=size)
+    return LatestQueue(size, on_drop or (lambda _item: None))
 
 
 class StageTimer:

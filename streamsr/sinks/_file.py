@@ -211,7 +211,6 @@ class FileSink:
         """Frames whose pts was missing or not increasing and was set by the sink."""
 
         self._last_pts: int | None = None
-        self._step = _nominal_step(self.rate, self.time_base)
         self._closed = False
         self._container: OutputContainer | None = None
         self._audio_out: dict[int, AudioStream] = {}
@@ -421,12 +420,8 @@ class FileSink:
     def _pts_for(self, frame: Frame) -> int:
         last = self._last_pts
         pts = frame.pts
-        if pts is not None and frame.time_base is not None and frame.time_base != self.time_base:
+        if frame.time_base != self.time_base:
             pts = round(pts * frame.time_base / self.time_base)
-        if pts is None:
-            if last is not None:
-                self.pts_adjusted += 1
-            return 0 if last is None else last + self._step
         if last is not None and pts <= last:
             self.pts_adjusted += 1
             if self.pts_adjusted == 1:
@@ -508,10 +503,6 @@ def _check_audio(audio_from: Any) -> list[AudioStream]:
             f"streams); got {bad[0]!r}"
         )
     return streams
-
-
-def _nominal_step(rate: Fraction | None, time_base: Fraction) -> int:
-    return 1 if rate is None else max(1, round(1 / (rate * time_base)))
 
 
 def _rate_guess(time_base: Fraction) -> Fraction:

@@ -125,10 +125,8 @@ class SegmentedFileSink:
         assert sink is not None
         if self._start_s is None:
             self._start_s = t
-            self._start_pts = frame.pts or 0
-        sink.write(
-            Frame(frame.rgb24, (frame.pts or 0) - self._start_pts, frame.time_base, frame.index)
-        )
+            self._start_pts = frame.pts
+        sink.write(Frame(frame.rgb24, frame.pts - self._start_pts, frame.time_base, frame.index))
         self.frames_written += 1
 
     def _finish_current(self) -> None:

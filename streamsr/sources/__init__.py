@@ -10,6 +10,7 @@ from streamsr.sources._live import (
     is_camera,
     is_live,
 )
+from streamsr.sources._options import SourceOptions
 
 __all__ = [
     "LIVE_TIME_BASE",
@@ -17,6 +18,7 @@ __all__ = [
     "CameraOptions",
     "LiveSource",
     "SourceEvent",
+    "SourceOptions",
     "VideoSource",
     "is_camera",
     "is_live",

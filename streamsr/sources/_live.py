@@ -322,6 +322,7 @@ class LiveSource:
         self.last_frame_time = 0.0
         """``time.monotonic()`` of the last frame yielded (0 before the first)."""
         self._t0: float | None = None  # monotonic time of the first frame: pts 0
+        self._fresh = False  # set on a reconnect: the next frame is flagged as a discontinuity
 
         self._video: VideoSource | None = self._connect()
         self.connected = True
@@ -426,6 +427,7 @@ class LiveSource:
             self._video = video
             self.connected = True
             self.reconnects += 1
+            self._fresh = True  # the next frame starts a new picture: a discontinuity
             if video.size_wh != self.size_wh:
                 log.warning(
                     "%s: frame size changed from %dx%d to %dx%d",
@@ -494,7 +496,8 @@ class LiveSource:
             if self._t0 is None:
                 self._t0 = now
             pts = round((now - self._t0) / LIVE_TIME_BASE)
-            frame = Frame(item.rgb24, pts, LIVE_TIME_BASE, self.frames_read)
+            frame = Frame(item.rgb24, pts, LIVE_TIME_BASE, self.frames_read, self._fresh)
+            self._fresh = False
             self.frames_read += 1
             self.last_frame_time = now
             yield frame

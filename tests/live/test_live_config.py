@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import urllib.request
 from pathlib import Path
@@ -11,13 +10,8 @@ from typing import Any
 import pytest
 
 from streamsr import ConfigError, MissingExtraError, SourceError
-from streamsr.runtime import LiveMetrics, MetricsServer, load_pipeline
-from streamsr.runtime._live_cli import (
-    add_live_arguments,
-    add_run_parser,
-    live_options_from_args,
-    wants_live,
-)
+from streamsr.cli import build_parser
+from streamsr.runtime import Metrics, MetricsServer, load_pipeline
 from streamsr.sources import CameraOptions, LiveSource, is_live
 from streamsr.sources._live import input_spec, parse_camera
 
@@ -36,21 +30,74 @@ def test_the_three_pipelines_are_shipped() -> None:
 def test_every_pipeline_file_loads_and_validates(path: Path) -> None:
     cfg = load_pipeline(path)
     assert cfg.name == path.stem and cfg.outputs
-    if cfg.mode == "live":
-        assert cfg.live_options()["scale"] in (2, 3, 4)
-        assert cfg.output_specs()
-    else:
-        assert cfg.offline_options()["scale"] in (2, 3, 4)
+    assert cfg.options.enhance.scale in (2, 3, 4)
+    assert cfg.options.source.live is (cfg.mode == "live")
+
+
+@pytest.mark.parametrize("path", PIPELINES, ids=lambda p: p.stem)
+def test_shipped_pipeline_files_use_the_stage_tables(
+    path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    load_pipeline(path)
+    assert "belongs in" not in caplog.text
+
+
+def test_old_enhance_keys_still_read_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = load_pipeline(_write(tmp_path, MINIMAL + "\n[enhance]\ndetect_every = 2\nmark = true\n"))
+    assert cfg.options.faces.detect_every == 2 and cfg.options.compose.mark
+    assert "detect_every belongs in [faces]" in caplog.text
+    assert "mark belongs in [compose]" in caplog.text
+
+
+def test_toml_keys_are_the_stage_option_fields() -> None:
+    """A TOML key, a Python keyword and a flag cannot drift apart: the tables are built from
+    the option classes' own fields."""
+    import dataclasses
+
+    from streamsr.compose import ComposeOptions
+    from streamsr.enhance._options import EnhanceOptions
+    from streamsr.faces import FaceOptions
+
+    text = MINIMAL + "\n".join(
+        f"[{table}]\n"
+        + "\n".join(
+            f"{f.name} = {_toml(f.default)}"
+            for f in dataclasses.fields(cls)
+            if f.default not in (None, dataclasses.MISSING)
+        )
+        for table, cls in (
+            ("enhance", EnhanceOptions),
+            ("faces", FaceOptions),
+            ("compose", ComposeOptions),
+        )
+    )
+    cfg = load_pipeline(_write_named(text))
+    assert cfg.options.enhance == EnhanceOptions()
+    assert cfg.options.faces == FaceOptions() and cfg.options.compose == ComposeOptions()
+
+
+def _toml(v: Any) -> str:
+    return ("true" if v else "false") if isinstance(v, bool) else repr(v).replace("'", '"')
+
+
+def _write_named(text: str) -> Path:
+    import tempfile
+
+    d = Path(tempfile.mkdtemp())
+    return _write(d, text)
 
 
 def test_pipeline_choices() -> None:
     s = load_pipeline(ROOT / "pipelines" / "surveillance.toml")
-    kinds = [spec.kind for spec in s.output_specs()]
-    assert kinds == ["rtsp", "file"] and s.output_specs()[1].segment_seconds
-    assert s.enhance.mark and s.input.reconnect_attempts == -1
+    kinds = [spec.kind for spec in s.outputs]
+    assert kinds == ["rtsp", "file"] and s.outputs[1].segment_seconds
+    assert s.options.compose.mark and s.options.source.reconnect_attempts == -1
     v = load_pipeline(ROOT / "pipelines" / "videoconf.toml")
-    assert v.output_specs()[0].kind == "virtualcam" and v.enhance.output_size == "input"
-    assert v.live.max_latency_ms is not None and v.live.max_latency_ms <= 100
+    assert v.outputs[0].kind == "virtualcam" and v.options.compose.output_size == "input"
+    ms = v.options.runtime.max_latency_ms
+    assert ms is not None and ms <= 100
     t = load_pipeline(ROOT / "pipelines" / "transcode.toml")
     assert t.mode == "offline"
 
@@ -78,6 +125,9 @@ MINIMAL = '[input]\nlocation = "rtsp://cam/x"\n\n[[output]]\nlocation = "out.mp4
             r"\[enhance\] scale must be an integer, got a string",
         ),
         (MINIMAL + "\n[enhance]\nmark = 1\n", r"\[enhance\] mark must be true or false"),
+        (MINIMAL + "\n[compose]\nmark = 1\n", r"\[compose\] mark must be true or false"),
+        (MINIMAL + "\n[faces]\ndetect_every = 0\n", r"detect_every must be an integer in"),
+        (MINIMAL + '\n[enhance]\nbackend = "gpu"\n', r"backend must be one of 'auto'"),
         (
             MINIMAL + '\n[live]\nmax_latency_ms = "fast"\n',
             r"\[live\] max_latency_ms must be a number",
@@ -102,7 +152,7 @@ def test_bad_pipeline_files_name_the_file_and_key(tmp_path: Path, text: str, pat
 def test_location_reads_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _write(tmp_path, MINIMAL.replace("rtsp://cam/x", "rtsp://admin:${CAM_PW}@cam/x"))
     monkeypatch.setenv("CAM_PW", "s3cret")
-    assert load_pipeline(path).input.location == "rtsp://admin:s3cret@cam/x"
+    assert load_pipeline(path).location == "rtsp://admin:s3cret@cam/x"
     monkeypatch.delenv("CAM_PW")
     with pytest.raises(ConfigError, match=r"\$\{CAM_PW\}, which is not set"):
         load_pipeline(path)
@@ -113,93 +163,23 @@ def test_overrides_replace_outputs_of_the_same_kind() -> None:
         input="rtsp://10.0.0.5/stream",
         outputs=["rtsp://127.0.0.1:9000/out", "/rec/cam1.mkv", "preview"],
     )
-    assert cfg.input.location == "rtsp://10.0.0.5/stream"
-    specs = cfg.output_specs()
+    assert cfg.location == "rtsp://10.0.0.5/stream"
+    specs = cfg.outputs
     assert [s.location for s in specs] == ["rtsp://127.0.0.1:9000/out", "/rec/cam1.mkv", "preview"]
     assert specs[1].segment_seconds == 60  # the file's other settings are kept
 
 
 def test_offline_overrides_are_validated() -> None:
     cfg = load_pipeline(ROOT / "pipelines" / "transcode.toml")
-    with pytest.raises(ConfigError, match="exactly one file"):
+    with pytest.raises(ConfigError, match="rtsp output: for live runs only"):
         cfg.with_overrides(outputs=["rtsp://127.0.0.1:9000/out"])
 
 
 # -- command line -------------------------------------------------------------------------------
 
 
-def _enhance_like_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser()
-    p.add_argument("input", nargs="?")
-    p.add_argument("-o", "--output")
-    p.add_argument("--scale", type=int, default=2)
-    add_live_arguments(p)
-    return p
-
-
-@pytest.mark.parametrize(
-    ("argv", "live"),
-    [
-        (["in.mp4", "-o", "out.mp4"], False),
-        (["rtsp://cam/x", "-o", "out.mp4"], True),
-        (["camera:0", "-o", "virtualcam"], True),
-        (["in.mp4", "-o", "out.mp4", "--realtime"], True),
-        (["in.mp4", "-o", "rtsp://127.0.0.1:8554/x"], True),
-        (["in.mp4", "-o", "out.mp4", "--max-latency-ms", "100"], True),
-        (["in.mp4", "-o", "out.mp4", "--tee", "preview"], True),
-    ],
-)
-def test_wants_live(argv: list[str], live: bool) -> None:
-    assert wants_live(_enhance_like_parser().parse_args(argv)) is live
-
-
-def test_live_arguments_become_options() -> None:
-    args = _enhance_like_parser().parse_args(
-        [
-            "camera:0",
-            "-o",
-            "virtualcam",
-            "--camera-size",
-            "1280x720",
-            "--camera-fps",
-            "30",
-            "--camera-pixel-format",
-            "mjpeg",
-            "--timeout",
-            "3",
-            "--reconnect-attempts",
-            "-1",
-            "--max-latency-ms",
-            "80",
-            "--output-size",
-            "input",
-        ]
-    )
-    o = live_options_from_args(args)
-    assert o["camera"] == CameraOptions(size_wh=(1280, 720), fps=30.0, pixel_format="mjpeg")
-    assert (o["open_timeout_s"], o["read_timeout_s"], o["reconnect_attempts"]) == (3.0, 3.0, -1)
-    assert o["max_latency_ms"] == 80 and o["output_size"] == "input"
-
-
-def test_live_arguments_fit_the_real_enhance_parser() -> None:
-    """No option clashes with ``streamsr enhance``'s own, so the hook cannot break it."""
-    from streamsr.cli import build_parser
-
-    parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    enhance = sub.choices["enhance"]
-    if any("--realtime" in a.option_strings for a in enhance._actions):
-        return  # already hooked in
-    add_live_arguments(enhance)
-    if "run" not in sub.choices:
-        add_run_parser(sub)
-    args = parser.parse_args(["enhance", "rtsp://cam/x", "-o", "o.mp4", "--max-latency-ms", "50"])
-    assert wants_live(args)
-
-
 def test_run_check_validates(capsys: pytest.CaptureFixture[str]) -> None:
-    parser = argparse.ArgumentParser()
-    add_run_parser(parser.add_subparsers(dest="command"))
+    parser = build_parser()
     for path in PIPELINES:
         args = parser.parse_args(["run", str(path), "--check"])
         assert args.func(args) == 0
@@ -224,8 +204,7 @@ status_every_s = 0
 location = "ignored.mkv"
 """,
     )
-    parser = argparse.ArgumentParser()
-    add_run_parser(parser.add_subparsers(dest="command"))
+    parser = build_parser()
     stats = tmp_path / "stats.json"
     args = parser.parse_args(
         [
@@ -250,8 +229,7 @@ def test_run_the_transcode_pipeline_offline(tmp_path: Path, clip: Path, enhancer
     text = text.replace("[enhance]\n", f'[enhance]\nweights = "{enhancer.meta["path"]}"\n', 1)
     path = _write(tmp_path, text.replace('preset = "slow"', 'preset = "ultrafast"'))
     out = tmp_path / "out.mp4"
-    parser = argparse.ArgumentParser()
-    add_run_parser(parser.add_subparsers(dest="command"))
+    parser = build_parser()
     args = parser.parse_args(["run", str(path), "--input", str(clip), "--output", str(out)])
     assert args.func(args) == 0
     import av
@@ -341,7 +319,7 @@ def test_rtsp_input_options() -> None:
 
 
 def test_status_line_and_prometheus_endpoint() -> None:
-    m = LiveMetrics(queue_depths=lambda: {"decoded": 1})
+    m = Metrics(queue_depths=lambda: {"decoded": 1})
     for i in range(10):
         m.rate_in.tick(100.0 + i / 30)
         m.latency["end_to_end"].add(0.040 + i / 1000)
@@ -365,4 +343,4 @@ def test_status_line_and_prometheus_endpoint() -> None:
 def test_metrics_without_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "prometheus_client", None)
     with pytest.raises(MissingExtraError, match=r"streamsr\[metrics\]"):
-        MetricsServer(LiveMetrics(), port=0)
+        MetricsServer(Metrics(), port=0)

@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 
 from streamsr import ConfigError, Frame, MissingExtraError, SinkError, SourceError
+from streamsr.compose import mark_stale
 from streamsr.enhance._weights import shipped_weights_path
-from streamsr.runtime import LivePipeline, OutputSpec
-from streamsr.runtime._live import LatestQueue, mark_stale, output_kind
-from streamsr.sinks import PreviewSink, SegmentedFileSink, VirtualCamSink
+from streamsr.runtime import LivePipeline, Pipeline
+from streamsr.runtime._threads import LatestQueue
+from streamsr.sinks import OutputSpec, PreviewSink, SegmentedFileSink, VirtualCamSink, output_kind
 from streamsr.sources import LIVE_TIME_BASE, LiveSource
 
 QUIET = dict(status_every_s=0, realtime=True)
@@ -29,7 +30,7 @@ def test_realtime_file_is_paced_and_every_output_written(
 ) -> None:
     outs = [tmp_path / "a.mp4", tmp_path / "b.mkv"]
     t = time.monotonic()
-    with LivePipeline(face_clip, outs, enhancer=enhancer, **QUIET) as p:
+    with Pipeline(face_clip, outs, enhancer=enhancer, **QUIET) as p:
         st = p.run()
     elapsed = time.monotonic() - t
     assert elapsed > 2.3  # a 2.9 s clip played at its own rate, not as fast as it decodes
@@ -54,7 +55,7 @@ def test_realtime_file_is_paced_and_every_output_written(
 def test_latency_budget_skips_faces_but_frames_go_out(
     face_clip: Path, enhancer: Any, tmp_path: Path
 ) -> None:
-    with LivePipeline(
+    with Pipeline(
         face_clip, [tmp_path / "out.mkv"], enhancer=enhancer, max_latency_ms=1, **QUIET
     ) as p:
         st = p.run()
@@ -65,12 +66,12 @@ def test_latency_budget_skips_faces_but_frames_go_out(
 
 
 def test_live_default_network_is_the_cheap_one(face_clip: Path, tmp_path: Path) -> None:
-    with LivePipeline(face_clip, [tmp_path / "out.mkv"], **QUIET) as p:
+    with Pipeline(face_clip, [tmp_path / "out.mkv"], **QUIET) as p:
         assert p.enhancer.arch == "srcnn-915s"  # x2: the same quality at 1/6 of the cost
-    with LivePipeline(face_clip, [tmp_path / "out3.mkv"], scale=3, **QUIET) as p:
+    with Pipeline(face_clip, [tmp_path / "out3.mkv"], scale=3, **QUIET) as p:
         assert p.enhancer.arch == "srcnn-915s"
     w = str(shipped_weights_path("srcnn-955", 3, "video"))
-    with LivePipeline(face_clip, [tmp_path / "o.mkv"], scale=3, weights=w, **QUIET) as p:
+    with Pipeline(face_clip, [tmp_path / "o.mkv"], scale=3, weights=w, **QUIET) as p:
         assert p.enhancer.arch == "srcnn-955"  # the arch a weights file names
 
 
@@ -78,7 +79,7 @@ def test_output_size_input_keeps_the_input_size(
     face_clip: Path, enhancer: Any, tmp_path: Path
 ) -> None:
     out = tmp_path / "out.mp4"
-    with LivePipeline(face_clip, [out], enhancer=enhancer, output_size="input", **QUIET) as p:
+    with Pipeline(face_clip, [out], enhancer=enhancer, output_size="input", **QUIET) as p:
         p.run(duration_s=1.0)
     with av.open(str(out)) as c:
         s = c.streams.video[0]
@@ -163,11 +164,20 @@ def test_output_spec_checks() -> None:
 
 def test_live_options_are_checked(face_clip: Path, enhancer: Any) -> None:
     with pytest.raises(ConfigError, match="queue_frames"):
-        LivePipeline(face_clip, ["x.mp4"], enhancer=enhancer, queue_frames=0)
+        Pipeline(face_clip, ["x.mp4"], enhancer=enhancer, live=True, queue_frames=0)
     with pytest.raises(ConfigError, match="max_latency_ms"):
-        LivePipeline(face_clip, ["x.mp4"], enhancer=enhancer, max_latency_ms=-5)
-    with pytest.raises(TypeError):
-        LivePipeline(face_clip, ["x.mp4"], enhancer=enhancer, no_such_option=1)
+        Pipeline(face_clip, ["x.mp4"], enhancer=enhancer, live=True, max_latency_ms=-5)
+    with pytest.raises(ConfigError, match="unknown pipeline option 'no_such_option'"):
+        Pipeline(face_clip, ["x.mp4"], enhancer=enhancer, live=True, no_such_option=1)
+
+
+def test_live_pipeline_is_the_one_pipeline_run_live(
+    face_clip: Path, enhancer: Any, tmp_path: Path
+) -> None:
+    with pytest.warns(DeprecationWarning, match="LivePipeline is deprecated"):
+        p = LivePipeline(face_clip, [tmp_path / "o.mkv"], enhancer=enhancer, status_every_s=0)
+    with p:
+        assert isinstance(p, Pipeline) and p.live
 
 
 def test_missing_file_input_is_a_source_error(tmp_path: Path) -> None:
@@ -214,7 +224,7 @@ def test_pipeline_with_virtualcam_fails_cleanly_without_device(
     if list(Path("/dev").glob("video*")):
         pytest.skip("a video device exists here")
     with pytest.raises(SinkError, match="virtual camera"):
-        LivePipeline(face_clip, [tmp_path / "rec.mkv", "virtualcam"], enhancer=enhancer, **QUIET)
+        Pipeline(face_clip, [tmp_path / "rec.mkv", "virtualcam"], enhancer=enhancer, **QUIET)
 
 
 def test_preview_without_display_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

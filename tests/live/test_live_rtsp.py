@@ -25,7 +25,7 @@ import pytest
 from _live_servers import RtspServer, SilentServer, free_port, open_fds, require_gst
 
 from streamsr import Frame, SourceError, StreamTimeoutError
-from streamsr.runtime import LivePipeline
+from streamsr.runtime import Pipeline
 from streamsr.sinks import RtspSink
 from streamsr.sources import LIVE_TIME_BASE, LiveSource
 
@@ -58,7 +58,7 @@ def test_rtsp_in_enhanced_rtsp_out_read_back(rtsp_server: RtspServer, enhancer: 
     viewer: dict[str, Any] = {}
     metrics: dict[str, str] = {}
     with_metrics = importlib.util.find_spec("prometheus_client") is not None
-    with LivePipeline(
+    with Pipeline(
         rtsp_server.url("in"),
         [rtsp_server.url("push")],
         enhancer=enhancer,
@@ -96,7 +96,7 @@ def test_server_restart_reconnects_and_output_carries_on(
 ) -> None:
     out = tmp_path / "out.mkv"
     counts: dict[str, int] = {}
-    p = LivePipeline(rtsp_server.url("in"), [out], enhancer=enhancer, **FAST)
+    p = Pipeline(rtsp_server.url("in"), [out], enhancer=enhancer, **FAST)
 
     def chaos() -> None:
         time.sleep(3)
@@ -129,7 +129,7 @@ def test_stalled_server_read_timeout_then_recovery(
 ) -> None:
     """A server that stops sending (SIGSTOP) trips the read timeout; once it resumes, the
     pipeline reconnects by itself."""
-    p = LivePipeline(
+    p = Pipeline(
         rtsp_server.url("in"),
         [tmp_path / "out.mkv"],
         enhancer=enhancer,
@@ -234,7 +234,7 @@ def test_gives_up_after_last_attempt_and_closes_outputs(
     rtsp_server: RtspServer, enhancer: Any, tmp_path: Path
 ) -> None:
     out = tmp_path / "out.mp4"
-    p = LivePipeline(
+    p = Pipeline(
         rtsp_server.url("in"),
         [out],
         enhancer=enhancer,

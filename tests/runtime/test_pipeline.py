@@ -12,7 +12,7 @@ import pytest
 from _media import make_clip, phone_clip, shared
 
 from streamsr import ConfigError, Pipeline, PipelineError, SourceError
-from streamsr.enhance._metrics import psnr_y
+from streamsr.training._metrics import psnr_y
 
 
 def _video_pts(path: Path) -> list[int]:
@@ -38,7 +38,7 @@ def test_frames_timestamps_and_audio_are_preserved(clip: Path, tmp_path: Path) -
         frames = list(p)
     st = p.stats
     assert st.frames_in == st.frames_out == len(frames) == 30
-    assert st.dropped == 0
+    assert st.frames_dropped == 0
     assert [f.index for f in frames] == list(range(30))  # input order
     assert frames[0].rgb24.shape == (240, 320, 3)
     tb_in = av.open(str(clip)).streams.video[0].time_base
@@ -72,7 +72,7 @@ def test_a_failing_stage_raises_and_does_not_hang(clip: Path, tmp_path: Path) ->
     def boom(item):  # type: ignore[no-untyped-def]
         raise RuntimeError("enhancer exploded")
 
-    p.stages.enhance = boom  # type: ignore[method-assign]
+    p.enhancer.enhance = p.enhancer.enhance_many = boom  # type: ignore[method-assign]
     t = time.monotonic()
     with (
         pytest.raises(
@@ -82,7 +82,7 @@ def test_a_failing_stage_raises_and_does_not_hang(clip: Path, tmp_path: Path) ->
     ):
         p.run()
     assert isinstance(ei.value.__cause__, RuntimeError)
-    assert time.monotonic() - t < 20
+    assert time.monotonic() - t < 120  # no hang (a wide bound: CI machines may be busy)
     assert not any(s.is_alive() for s in p._stages)
 
 
@@ -193,7 +193,7 @@ def test_talking_head_faces_found_with_one_stable_track(tmp_path: Path) -> None:
             if p.stats.frames_out >= 30:
                 break
     assert p.stats.frames_with_faces >= 29
-    assert p.stages.tracks <= 2
+    assert p.faces.tracks <= 2
 
 
 def test_phone_video_rotated_upright_faces_found(tmp_path: Path) -> None:

@@ -198,17 +198,22 @@ def test_colours_survive_and_are_tagged_bt709(tmp_path: Path) -> None:
         assert np.abs(back[h // 2, i * w // 5 + w // 10].astype(int) - c).max() <= 3
 
 
-def test_frames_without_or_with_repeated_pts(tmp_path: Path) -> None:
+def test_frames_need_a_pts() -> None:
+    with pytest.raises(ValueError, match="pts must be an integer"):
+        Frame(rgb24=gradient((64, 48), 0), pts=None, time_base=Fraction(1, 1000), index=0)  # type: ignore[arg-type]
+
+
+def test_frames_with_repeated_pts(tmp_path: Path) -> None:
     out = tmp_path / "out.mkv"
     size = (64, 48)
     with FileSink(out, size_wh=size, time_base=Fraction(1, 1000), rate=25) as sink:
-        for i, pts in enumerate([0, None, 80, 80, 200]):
+        for i, pts in enumerate([0, 40, 80, 80, 200]):
             sink.write(
                 Frame(rgb24=gradient(size, i), pts=pts, time_base=Fraction(1, 1000), index=i)
             )
         # A frame in another time base is rescaled.
         sink.write(Frame(rgb24=gradient(size, 5), pts=9, time_base=Fraction(1, 30), index=5))
-    assert sink.pts_adjusted == 2
+    assert sink.pts_adjusted == 1
     assert video_times(out) == [Fraction(p, 1000) for p in (0, 40, 80, 81, 200, 300)]
 
 

@@ -1,0 +1,37 @@
+"""Options of the enhance stage (which network, which weights, where it runs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from streamsr._check import check_choice, check_str
+from streamsr.enhance._srcnn import ARCHS
+
+Backend = Literal["auto", "tensorrt", "cuda", "compile", "onnxruntime", "cpu"]
+BACKENDS: tuple[Backend, ...] = ("auto", "tensorrt", "cuda", "compile", "onnxruntime", "cpu")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnhanceOptions:
+    """``scale``: 2, 3 or 4. ``arch``: the network (None: the default for the mode, see
+    :func:`~streamsr.enhance.default_arch`, or the one a ``weights`` file names). ``variant``:
+    which shipped weights, ``video`` (trained on blurred, noisy, compressed faces) or
+    ``clean``. ``weights``: a weights file instead of the shipped ones. ``device`` and
+    ``backend``: where and how the network runs (``auto``: the fastest available here)."""
+
+    scale: int = 2
+    arch: str | None = None
+    variant: Literal["clean", "video"] = "video"
+    weights: str | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    backend: Backend = "auto"
+
+    def __post_init__(self) -> None:
+        check_choice("scale", self.scale, (2, 3, 4))
+        if self.arch is not None:
+            check_choice("arch", self.arch, ARCHS)
+        check_choice("variant", self.variant, ("clean", "video"))
+        check_str("weights", self.weights, none=True)
+        check_choice("device", self.device, ("auto", "cpu", "cuda"))
+        check_choice("backend", self.backend, BACKENDS)

@@ -1,0 +1,27 @@
+"""Options of the face stage (detect and track), checked at construction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from streamsr._check import check_choice, check_int
+
+FaceModel = Literal["auto", "short", "full"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FaceOptions:
+    """``detect_every``: run the detector on every N-th frame and after a discontinuity, track
+    in between. ``min_face``: ignore faces narrower than this many pixels. ``face_model``:
+    BlazeFace ``short`` range (close faces), ``full`` range (small faces in wide shots), or
+    ``auto`` (by frame size)."""
+
+    detect_every: int = 3
+    min_face: int = 0
+    face_model: FaceModel = "auto"
+
+    def __post_init__(self) -> None:
+        check_int("detect_every", self.detect_every, 1, 1000)
+        check_int("min_face", self.min_face, 0, 100_000)
+        check_choice("face_model", self.face_model, ("auto", "short", "full"))

@@ -1,0 +1,164 @@
+"""Output fan-out: every sink on its own thread, fed through its own queue.
+
+A slow or reconnecting output holds up no other. The queue policy is the run's: offline, a
+worker's queue blocks (nothing is lost: every frame reaches every output, audio packets in
+between, in order); live, it holds :data:`LIVE_SINK_FRAMES` frames and drops the oldest
+(counted per output as ``queue_dropped``).
+
+**A failing output** (its ``write`` raised) stops the whole run: the other outputs are closed
+cleanly and the error is raised from :meth:`~streamsr.Pipeline.run`, so no output silently
+ends early. Outputs that ride out their own outages (RTSP reconnects) do not raise.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from streamsr._errors import StreamSRError
+from streamsr._frame import Frame
+from streamsr.runtime._metrics import Metrics
+from streamsr.runtime._threads import END, POLL_S, QueuePolicy, make_queue, put
+from streamsr.sinks import OutputSpec
+
+log = logging.getLogger(__name__)
+
+LIVE_SINK_FRAMES = 2
+"""Frames a live output may fall behind before its oldest is dropped."""
+FILE_SINK_FRAMES = 8
+"""Frames queued for an output of a file run (it blocks when full)."""
+EMA = 0.1
+
+
+class SinkWorker(threading.Thread):
+    """One output on its own thread. Items are ``(frame, t_decoded)`` or an audio packet."""
+
+    def __init__(
+        self,
+        spec: OutputSpec,
+        sink: Any,
+        *,
+        policy: QueuePolicy,
+        metrics: Metrics,
+        stop: threading.Event,
+    ) -> None:
+        super().__init__(name=f"streamsr-out-{spec.kind}", daemon=True)
+        self.spec, self.sink, self.metrics = spec, sink, metrics
+        self.dropped = 0
+        self.error: BaseException | None = None
+        self._stop_run = stop
+        self._abort = threading.Event()
+        size = LIVE_SINK_FRAMES if policy == "drop_oldest" else FILE_SINK_FRAMES
+        self.inbox = make_queue(policy, size, self._count_drop)
+        self.encode_s = 0.0  # moving average of one write (the latency budget reads it)
+
+    def _count_drop(self, item: Any) -> None:
+        if item is not END:
+            self.dropped += 1
+
+    def offer(self, item: Any) -> None:
+        """Queue a frame ``(frame, t_decoded)`` or an audio packet; waits only in file runs."""
+        put(self.inbox, item, self._abort)
+
+    def finish(self) -> None:
+        """Write what is queued, then stop."""
+        put(self.inbox, END, self._abort)
+
+    def abort(self) -> None:
+        self._abort.set()
+
+    def run(self) -> None:
+        try:
+            while not self._abort.is_set():
+                try:
+                    item = self.inbox.get(timeout=POLL_S)
+                except queue.Empty:
+                    continue
+                if item is END:
+                    return
+                if not isinstance(item, tuple):
+                    if hasattr(self.sink, "write_audio"):
+                        self.sink.write_audio(item)
+                    continue
+                frame, t_decoded = item
+                t = time.perf_counter()
+                self.sink.write(frame)
+                now = time.perf_counter()
+                self.encode_s += EMA * ((now - t) - self.encode_s)
+                self.metrics.time("encode", now - t)
+                self.metrics.latency["end_to_end"].add(now - t_decoded)
+        except BaseException as exc:  # kept for the caller, which re-raises it
+            self.error = exc
+            self._abort.set()  # nothing more is queued for a dead worker
+            self._stop_run.set()
+
+    def counters(self) -> dict[str, int]:
+        c = {
+            "frames_written": int(getattr(self.sink, "frames_written", 0)),
+            "queue_dropped": self.dropped,
+        }
+        for name in ("frames_dropped", "reconnects", "audio_packets_written"):
+            if hasattr(self.sink, name):
+                c[name] = int(getattr(self.sink, name))
+        return c
+
+
+class Fanout:
+    """The outputs of one run: offer each frame (and audio packet) to all of them."""
+
+    def __init__(self) -> None:
+        self.workers: list[SinkWorker] = []
+        self.errors: list[tuple[str, BaseException]] = []
+
+    def add(self, worker: SinkWorker) -> None:
+        self.workers.append(worker)
+
+    def start(self) -> None:
+        for w in self.workers:
+            w.start()
+
+    def offer_frame(self, frame: Frame, t_decoded: float) -> None:
+        for w in self.workers:
+            w.offer((frame, t_decoded))
+
+    def offer_audio(self, packet: Any) -> None:
+        for w in self.workers:
+            if hasattr(w.sink, "write_audio"):
+                w.offer(packet)
+
+    @property
+    def encode_s(self) -> float:
+        return max((w.encode_s for w in self.workers), default=0.0)
+
+    def dropped(self) -> int:
+        return sum(w.dropped + int(getattr(w.sink, "frames_dropped", 0)) for w in self.workers)
+
+    def counters(self) -> dict[str, dict[str, int]]:
+        return {w.spec.name: w.counters() for w in self.workers}
+
+    def depths(self) -> dict[str, int]:
+        return {f"out:{w.spec.kind}": w.inbox.qsize() for w in self.workers}
+
+    def close(self, *, wait_s: float, on_error: Callable[[str, BaseException], None]) -> None:
+        """Let every started worker write what it has queued, then close every sink."""
+        for w in self.workers:
+            if w.is_alive():
+                w.finish()
+        for w in self.workers:
+            if w.is_alive():
+                w.join(timeout=wait_s)
+            if w.is_alive():
+                log.warning("output %s did not finish in time; abandoning it", w.spec.name)
+                w.abort()
+                continue
+            if w.error is not None:
+                on_error(f"output {w.spec.name}", w.error)
+            try:
+                w.sink.close()
+            except StreamSRError as exc:
+                log.error("closing %s failed: %s", w.spec.name, exc)
+                on_error(f"output {w.spec.name}", exc)

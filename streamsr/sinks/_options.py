@@ -1,0 +1,139 @@
+"""Outputs: what each one is (:class:`OutputSpec`) and the sink that writes it (:func:`open_sink`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Literal, get_args
+
+from streamsr._check import check_bool, check_choice, check_number
+from streamsr._errors import ConfigError
+from streamsr._url import is_url, redact_url
+
+OutputKind = Literal["file", "rtsp", "virtualcam", "preview"]
+OUTPUT_KINDS: tuple[str, ...] = get_args(OutputKind)
+LIVE_ONLY_KINDS = ("rtsp", "virtualcam", "preview")
+
+
+def output_kind(location: str) -> OutputKind:
+    """``preview``, ``virtualcam[:DEVICE]``, ``rtsp(s)://…``, or else a file path."""
+    text = str(location)
+    low = text.lower()
+    if low == "preview":
+        return "preview"
+    if low == "virtualcam" or low.startswith("virtualcam:"):
+        return "virtualcam"
+    if low.startswith(("rtsp://", "rtsps://")):
+        return "rtsp"
+    if is_url(text):
+        raise ConfigError(
+            f"unsupported output {redact_url(text)}: use a file path, rtsp://, virtualcam or "
+            "preview"
+        )
+    return "file"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutputSpec:
+    """One output of a pipeline.
+
+    ``location``: a file path (``.mp4``, ``.mkv``, ``.mov``, ``.ts``...), ``rtsp://…`` (published
+    with RTSP ANNOUNCE/RECORD), ``virtualcam`` or ``virtualcam:DEVICE``, or ``preview`` (a
+    window); the last three need a live run. ``segment_seconds`` cuts a file output into files
+    that long (live runs). ``codec``, ``crf`` and ``preset`` set the encoder (files: h264, hevc
+    or av1; RTSP: h264 only). ``transport``: RTSP over tcp or udp. ``overwrite`` replaces an
+    existing (unsegmented) file.
+    """
+
+    location: str
+    segment_seconds: float | None = None
+    codec: Literal["h264", "hevc", "av1"] = "h264"
+    crf: int | None = None
+    preset: str | None = None
+    transport: Literal["tcp", "udp"] = "tcp"
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        kind = output_kind(self.location)  # validates
+        check_number("segment_seconds", self.segment_seconds, 1, 86_400, none=True)
+        check_choice("codec", self.codec, ("h264", "hevc", "av1"))
+        check_choice("transport", self.transport, ("tcp", "udp"))
+        check_bool("overwrite", self.overwrite)
+        if self.segment_seconds is not None and kind != "file":
+            raise ConfigError(
+                f"segment_seconds applies to file outputs only, not {redact_url(self.location)}"
+            )
+        if kind == "rtsp" and self.codec != "h264":
+            raise ConfigError(f"RTSP outputs are encoded with h264, not {self.codec!r}")
+
+    @property
+    def kind(self) -> OutputKind:
+        return output_kind(self.location)
+
+    @property
+    def name(self) -> str:
+        return redact_url(self.location)
+
+
+def open_sink(
+    spec: OutputSpec,
+    *,
+    size_wh: tuple[int, int],
+    time_base: Fraction,
+    rate: Fraction | float | None,
+    live: bool,
+    audio_from: Sequence[Any] = (),
+) -> Any:
+    """The sink that writes ``spec``: frames of ``size_wh`` at ``rate`` (None: unknown), stamped
+    in ``time_base``.
+
+    Live file outputs default to the ``superfast`` preset (they must keep up); offline ones to
+    the codec's default. ``audio_from``: input audio streams a file output copies.
+    """
+    from streamsr.sinks._file import FileSink
+    from streamsr.sinks._preview import PreviewSink
+    from streamsr.sinks._rtsp import RtspSink
+    from streamsr.sinks._segments import SegmentedFileSink
+    from streamsr.sinks._virtualcam import VirtualCamSink
+
+    fps = float(rate) if rate else 30.0
+    if spec.kind == "preview":
+        return PreviewSink(f"streamsr: {spec.name}")
+    if spec.kind == "rtsp":
+        return RtspSink(
+            spec.location,
+            size_wh=size_wh,
+            rate=fps,
+            transport=spec.transport,
+            crf=spec.crf,
+            preset=spec.preset,
+        )
+    if spec.kind == "virtualcam":
+        _, _, device = spec.location.partition(":")
+        return VirtualCamSink(size_wh=size_wh, fps=fps, device=device or None)
+    preset = spec.preset
+    if live and preset is None and spec.codec != "av1":
+        preset = "superfast"
+    if spec.segment_seconds is not None:
+        return SegmentedFileSink(
+            spec.location,
+            segment_seconds=spec.segment_seconds,
+            size_wh=size_wh,
+            time_base=time_base,
+            rate=round(fps),
+            codec=spec.codec,
+            crf=spec.crf,
+            preset=preset,
+        )
+    return FileSink(
+        spec.location,
+        size_wh=size_wh,
+        time_base=time_base,
+        rate=round(fps) if live or not isinstance(rate, Fraction | int) else rate,
+        codec=spec.codec,
+        crf=spec.crf,
+        preset=preset,
+        audio_from=audio_from,
+        overwrite=spec.overwrite,
+    )
