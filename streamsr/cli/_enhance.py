@@ -258,9 +258,28 @@ def keywords_from_args(args: argparse.Namespace) -> dict[str, Any]:
         kw["camera"] = CameraOptions(
             size_wh=size, fps=args.camera_fps, pixel_format=args.camera_pixel_format
         )
-    if args.duration is not None and not (kw.get("live") or kw.get("realtime")):
-        kw["_duration"] = True  # checked against the mode once the pipeline knows it
+    if args.duration is not None:
+        kw["_duration"] = args.duration  # not an option: checked against the mode, then dropped
     return kw
+
+
+def check_mode(src: str, outputs: list[str], kw: dict[str, Any]) -> None:
+    """For a file that runs offline, live-only flags are errors naming the flags."""
+    from streamsr.runtime._options import PipelineOptions, check_file_run
+    from streamsr.sinks import OutputSpec
+
+    duration = kw.pop("_duration", None)
+    options, out_defaults = PipelineOptions.from_keywords(**kw)
+    if options.source.is_live_for(src):
+        return
+    specs = [OutputSpec(location=o, **out_defaults) for o in outputs]
+    flags = dict(FLAGS, camera="--camera-size/--camera-fps/--camera-pixel-format")
+    check_file_run(options, specs, src, names=flags, live_hint="--live or --realtime")
+    if duration is not None:
+        raise ConfigError(
+            f"--duration: for live runs only (a stream URL or camera input, or --live or "
+            f"--realtime); {src} is a file, processed to its end"
+        )
 
 
 def cmd_enhance(args: argparse.Namespace) -> int:
@@ -274,11 +293,8 @@ def cmd_enhance(args: argparse.Namespace) -> int:
     if args.preview and "preview" not in outputs:
         outputs.append("preview")
     kw = keywords_from_args(args)
-    duration_given = kw.pop("_duration", False)
+    check_mode(src, outputs, kw)
     p = Pipeline(src, outputs, **kw)
-    if duration_given and not p.live:
-        p.close()
-        raise ConfigError("--duration: for live runs only; a file is processed to its end")
     code = run_pipeline(p, args, duration_s=args.duration, progress=not args.no_progress)
     if code == 0 and args.demo:
         pic = Path(args.output).with_suffix(".png")

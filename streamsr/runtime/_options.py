@@ -9,7 +9,7 @@ flags map onto the same fields.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,14 +108,24 @@ class PipelineOptions:
         return opts, per["output"]
 
 
-def check_file_run(options: PipelineOptions, specs: Sequence[OutputSpec], input: object) -> None:
+def check_file_run(
+    options: PipelineOptions,
+    specs: Sequence[OutputSpec],
+    input: object,
+    *,
+    names: Mapping[str, str] | None = None,
+    live_hint: str = "live/realtime",
+) -> None:
     """A file run (offline) with an option or output that only a live run has is an error that
-    names them, never a reason to switch modes (a file would lose frames and audio)."""
+    names them (by ``names[keyword]`` when given: the command line's flags), never a reason to
+    switch modes (a file would lose frames and audio)."""
     given = options.source.live_only_set() + options.runtime.live_only_set()
+    given = [names.get(g, g) if names else g for g in given]
     given += [f"{s.kind} output" for s in specs if s.kind in LIVE_ONLY_KINDS]
-    given += ["segment_seconds" for s in specs if s.segment_seconds is not None]
+    seg = "segment_seconds" if names is None else names.get("segment_seconds", "segment_seconds")
+    given += [seg for s in specs if s.segment_seconds is not None]
     if given:
         raise ConfigError(
             f"{', '.join(dict.fromkeys(given))}: for live runs only (a stream URL or camera "
-            f"input, or live/realtime); {input} is a file, processed frame by frame"
+            f"input, or {live_hint}); {input} is a file, processed frame by frame"
         )

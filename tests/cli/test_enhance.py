@@ -1,0 +1,136 @@
+"""``streamsr enhance``: the mode comes from the input or --live/--realtime, never from other
+flags; every pipeline option has its flag; empty work is an error."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import pytest
+
+from streamsr.cli import build_parser
+from streamsr.cli._enhance import FLAGS
+from streamsr.runtime._options import STAGE_OPTIONS, keyword_owner
+
+
+def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streamsr", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _errors(stderr: str) -> list[str]:
+    return [ln for ln in stderr.splitlines() if ln.startswith("streamsr: error")]
+
+
+def _counts(path: Path) -> tuple[int, int, tuple[int, int]]:
+    """(video frames, audio packets, frame size) of a file."""
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        size = (v.codec_context.width, v.codec_context.height)
+        audio = sum(1 for p in c.demux(audio=0) if p.dts is not None) if c.streams.audio else 0
+    with av.open(str(path)) as c:
+        frames = sum(1 for _ in c.decode(video=0))
+    return frames, audio, size
+
+
+def test_output_size_input_on_a_file_keeps_every_frame_and_the_audio(
+    clip: Path, tmp_path: Path
+) -> None:
+    """The inferred-live bug: --output-size input once made a file run live (frames dropped,
+    audio lost, exit 0). It is a compose option; the file stays an offline run."""
+    out, stats = tmp_path / "out.mp4", tmp_path / "stats.json"
+    r = _cli(
+        "enhance", str(clip), "-o", str(out), "--output-size", "input", "--no-progress",
+        "--stats-json", str(stats),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    frames_in, audio_in, size_in = _counts(clip)
+    frames_out, audio_out, size_out = _counts(out)
+    assert frames_out == frames_in == 30
+    assert audio_out == audio_in > 0
+    assert size_out == size_in  # the input's size, faces enhanced in place
+    st = json.loads(stats.read_text())
+    assert st["live"] is False and st["frames_dropped"] == 0
+    assert st["frames_in"] == st["frames_out"] == 30
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--max-latency-ms", "100"], "--max-latency-ms"),
+        (["--timeout", "3"], "--timeout"),
+        (["--reconnect-attempts", "2"], "--reconnect-attempts"),
+        (["--queue-frames", "2"], "--queue-frames"),
+        (["--segment-seconds", "5"], "--segment-seconds"),
+        (["--camera-size", "640x480"], "--camera-size"),
+        (["--tee", "rtsp://127.0.0.1:9/x"], "rtsp output"),
+        (["--preview"], "preview output"),
+        (["--duration", "2"], "--duration"),
+    ],
+)
+def test_live_only_flags_for_a_file_are_an_error_naming_them(
+    clip: Path, tmp_path: Path, extra: list[str], named: str
+) -> None:
+    out = tmp_path / "out.mp4"
+    r = _cli("enhance", str(clip), "-o", str(out), *extra, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    errs = _errors(r.stderr)
+    assert len(errs) == 1 and named in errs[0] and "for live runs only" in errs[0], r.stderr
+    assert not out.exists()
+
+
+def test_live_flag_runs_a_file_live(clip: Path, tmp_path: Path) -> None:
+    out, stats = tmp_path / "out.mkv", tmp_path / "stats.json"
+    r = _cli(
+        "enhance", str(clip), "-o", str(out), "--realtime", "--max-latency-ms", "500",
+        "--status-every", "0", "--stats-json", str(stats),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    st = json.loads(stats.read_text())
+    assert st["live"] is True
+    assert st["frames_out"] - st["frames_stale"] + st["frames_dropped"] == st["frames_in"] == 30
+    written = st["outputs"][str(out)]
+    assert written["frames_written"] + written["queue_dropped"] == st["frames_out"]
+    assert _counts(out)[0] == written["frames_written"]
+    assert _counts(out)[1] == 0  # live runs carry no audio (stated in the README)
+
+
+def test_no_decodable_frame_is_an_error_and_leaves_no_file(clip: Path, tmp_path: Path) -> None:
+    """A file whose container opens but whose frames do not decode: no "done: 0 frames" with
+    exit 0, no 0-frame output."""
+    bad = tmp_path / "bad.mkv"
+    with av.open(str(clip)) as src, av.open(str(bad), "w") as dst:
+        s_in = src.streams.video[0]
+        s_out = dst.add_stream_from_template(s_in)
+        for p in src.demux(s_in):
+            if p.dts is None:
+                continue
+            data = bytes(len(bytes(p)))  # every packet's payload zeroed
+            q = av.Packet(data)
+            q.pts, q.dts, q.time_base, q.stream = p.pts, p.dts, p.time_base, s_out
+            dst.mux(q)
+    out = tmp_path / "out.mp4"
+    r = _cli("enhance", str(bad), "-o", str(out), "--no-progress")
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    errs = _errors(r.stderr)
+    assert len(errs) == 1 and "no frame could be decoded" in errs[0], r.stderr[-2000:]
+    assert not out.exists()
+
+
+def test_every_pipeline_option_has_its_flag() -> None:
+    """A flag, a TOML key and a Python keyword cannot drift apart: every keyword of the stage
+    options has an entry in FLAGS, and that flag exists on ``streamsr enhance``."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    enhance = sub.choices["enhance"]  # type: ignore[attr-defined]
+    flags = {s for a in enhance._actions for s in a.option_strings}
+    assert set(FLAGS) == set(keyword_owner())
+    for keyword, flag in FLAGS.items():
+        assert flag in flags, (keyword, flag)
+    names = [f.name for cls in STAGE_OPTIONS.values() for f in dataclasses.fields(cls)]
+    assert len(names) == len(set(names)), "a keyword belongs to two stages"
