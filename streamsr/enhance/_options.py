@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from streamsr._check import check_choice, check_str
 from streamsr.enhance._srcnn import ARCHS
@@ -35,3 +35,20 @@ class EnhanceOptions:
         check_str("weights", self.weights, none=True)
         check_choice("device", self.device, ("auto", "cpu", "cuda"))
         check_choice("backend", self.backend, BACKENDS)
+
+    def load(self, *, live: bool) -> Any:
+        """The :class:`~streamsr.Enhancer` these options name; with neither ``arch`` nor
+        ``weights``, the default network of the mode (:func:`~streamsr.enhance.default_arch`)."""
+        from streamsr.enhance._enhancer import default_arch, load_enhancer
+
+        arch = self.arch
+        if arch is None and self.weights is None:
+            arch = default_arch(self.scale, live=live)
+        return load_enhancer(
+            self.scale,
+            arch=arch,
+            device=self.device,
+            weights=self.weights,
+            variant=self.variant,
+            backend=self.backend,
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from streamsr._check import check_choice, check_int
 
@@ -25,3 +25,9 @@ class FaceOptions:
         check_int("detect_every", self.detect_every, 1, 1000)
         check_int("min_face", self.min_face, 0, 100_000)
         check_choice("face_model", self.face_model, ("auto", "short", "full"))
+
+    def detector(self) -> Any:
+        """A :class:`~streamsr.faces.FaceDetector` with these options (close it when done)."""
+        from streamsr.faces._detector import FaceDetector
+
+        return FaceDetector(model=self.face_model, min_face_px=self.min_face)

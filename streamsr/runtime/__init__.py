@@ -1,14 +1,10 @@
 """Runtime: the one pipeline, its threads and queues, its options, stats and pipeline files."""
 
+from streamsr.runtime._compat import LiveMetrics, LivePipeline, LiveStats, PipelineStats
 from streamsr.runtime._config import PipelineConfig, load_pipeline
-from streamsr.runtime._metrics import LiveMetrics, Metrics, MetricsServer, Stats
+from streamsr.runtime._metrics import Metrics, MetricsServer, Stats
 from streamsr.runtime._options import PipelineOptions, RuntimeOptions
-from streamsr.runtime._pipeline import LivePipeline, Pipeline
-
-PipelineStats = Stats
-"""The name of :class:`Stats` for file runs before 0.2."""
-LiveStats = Stats
-"""The name of :class:`Stats` for live runs before 0.2."""
+from streamsr.runtime._pipeline import Pipeline
 
 __all__ = [
     "LiveMetrics",

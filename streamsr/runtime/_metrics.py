@@ -297,7 +297,3 @@ class MetricsServer:
         if server is not None:
             server.shutdown()
             server.server_close()
-
-
-LiveMetrics = Metrics
-"""The name of :class:`Metrics` before live and file runs shared one pipeline."""

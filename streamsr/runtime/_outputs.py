@@ -1,5 +1,6 @@
-"""Output fan-out: every sink on its own thread, fed through its own queue.
+"""Outputs: the output loop that stamps frames, and the fan-out to every sink.
 
+Every sink runs on its own thread, fed through its own queue.
 A slow or reconnecting output holds up no other. The queue policy is the run's: offline, a
 worker's queue blocks (nothing is lost: every frame reaches every output, audio packets in
 between, in order); live, it holds :data:`LIVE_SINK_FRAMES` frames and drops the oldest
@@ -12,18 +13,23 @@ ends early. Outputs that ride out their own outages (RTSP reconnects) do not rai
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from fractions import Fraction
 from typing import Any
 
 from streamsr._errors import StreamSRError
 from streamsr._frame import Frame
+from streamsr.compose import mark_stale
+from streamsr.runtime._clock import OutputClock
 from streamsr.runtime._metrics import Metrics
 from streamsr.runtime._threads import END, POLL_S, QueuePolicy, make_queue, put
-from streamsr.sinks import OutputSpec
+from streamsr.sinks import OutputSpec, open_sink
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,8 @@ LIVE_SINK_FRAMES = 2
 """Frames a live output may fall behind before its oldest is dropped."""
 FILE_SINK_FRAMES = 8
 """Frames queued for an output of a file run (it blocks when full)."""
+STALE_FPS = 10.0
+"""Most frames per second repeated while a live input is lost."""
 EMA = 0.1
 
 
@@ -114,8 +122,34 @@ class Fanout:
         self.workers: list[SinkWorker] = []
         self.errors: list[tuple[str, BaseException]] = []
 
-    def add(self, worker: SinkWorker) -> None:
-        self.workers.append(worker)
+    def open(
+        self,
+        specs: Sequence[OutputSpec],
+        *,
+        size_wh: tuple[int, int],
+        time_base: Fraction,
+        rate: Fraction | float | None,
+        live: bool,
+        audio_from: Sequence[Any],
+        metrics: Metrics,
+        stop: threading.Event,
+    ) -> Any:
+        """Open a sink and its worker for each spec; returns the preview sink or None (it is
+        shown by the main thread, where windows live)."""
+        preview = None
+        policy: QueuePolicy = "drop_oldest" if live else "block"
+        for spec in specs:
+            sink = open_sink(
+                spec, size_wh=size_wh, time_base=time_base, rate=rate, live=live,
+                audio_from=audio_from,
+            )  # fmt: skip
+            if spec.kind == "preview":
+                preview = sink
+            else:
+                self.workers.append(
+                    SinkWorker(spec, sink, policy=policy, metrics=metrics, stop=stop)
+                )
+        return preview
 
     def start(self) -> None:
         for w in self.workers:
@@ -162,3 +196,82 @@ class Fanout:
             except StreamSRError as exc:
                 log.error("closing %s failed: %s", w.spec.name, exc)
                 on_error(f"output {w.spec.name}", exc)
+
+
+class OutputLoop(threading.Thread):
+    """The last thread of a run: stamps each composed frame with the output clock and hands it
+    to every output (and the audio demuxed before it, file runs), to the preview window and
+    to an iterating caller. Live, while no frame comes for ``stale_after_s``, it repeats the
+    last one labelled STALE, at the input's rate but at most :data:`STALE_FPS`."""
+
+    def __init__(
+        self,
+        inbox: queue.Queue[Any],
+        *,
+        fanout: Fanout,
+        clock: OutputClock,
+        metrics: Metrics,
+        stop: threading.Event,
+        rate: float,
+        stale_after_s: float | None,
+        audio: collections.deque[Any],
+    ) -> None:
+        super().__init__(name="streamsr-output", daemon=True)
+        self.inbox, self.fanout, self.clock, self.metrics = inbox, fanout, clock, metrics
+        self.stop, self.audio = stop, audio
+        self.stale_after_s = stale_after_s
+        self.stale_every_s = 1.0 / min(rate, STALE_FPS)
+        self.preview: Any = None
+        self.iterated: queue.Queue[Any] | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # kept for the caller, which re-raises it
+            self.error = exc
+            self.stop.set()
+
+    def _loop(self) -> None:
+        poll = min(POLL_S, self.stale_every_s / 2)
+        last: Frame | None = None
+        stale: Frame | None = None
+        last_fresh = next_stale = time.monotonic()
+        while not self.stop.is_set():
+            try:
+                w = self.inbox.get(timeout=poll)
+            except queue.Empty:
+                now = time.monotonic()
+                if self.stale_after_s is None or last is None:
+                    continue
+                if now - last_fresh >= self.stale_after_s and now >= next_stale:
+                    stale = stale or dataclasses.replace(last, rgb24=mark_stale(last.rgb24))
+                    self._emit(stale, None)
+                    self.metrics.frames_stale += 1
+                    next_stale = now + self.stale_every_s
+                continue
+            if w is END:
+                break
+            last, stale = w.frame, None
+            if len(w.crops):
+                self.metrics.frames_with_faces += 1
+            self._emit(w.frame, w.t_decoded)
+            last_fresh = time.monotonic()
+            next_stale = last_fresh + (self.stale_after_s or 0.0)
+        while self.audio:  # what the file had after its last frame
+            self.fanout.offer_audio(self.audio.popleft())
+        if self.iterated is not None:
+            put(self.iterated, END, self.stop)
+
+    def _emit(self, frame: Frame, t_decoded: float | None) -> None:
+        index = self.metrics.frames_out if self.clock.live else frame.index
+        out = Frame(frame.rgb24, self.clock.stamp(frame.pts), self.clock.time_base, index)
+        self.fanout.offer_frame(out, time.perf_counter() if t_decoded is None else t_decoded)
+        while self.audio:
+            self.fanout.offer_audio(self.audio.popleft())
+        if self.preview is not None:
+            self.preview.write(out)
+        if self.iterated is not None:
+            put(self.iterated, out, self.stop)
+        self.metrics.frames_out += 1
+        self.metrics.rate_out.tick()

@@ -27,7 +27,6 @@ import math
 import queue
 import threading
 import time
-import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -35,22 +34,20 @@ from typing import Any
 
 from streamsr._errors import ConfigError, PipelineError, StreamSRError
 from streamsr._frame import Frame
-from streamsr.runtime._budget import EMA, Budget, LatencyBudget, NoBudget
+from streamsr.runtime._budget import Budget, LatencyBudget, NoBudget
 from streamsr.runtime._clock import OutputClock
 from streamsr.runtime._metrics import Metrics, MetricsServer, Stats
 from streamsr.runtime._options import OUTPUT_DEFAULTS, PipelineOptions, check_file_run
-from streamsr.runtime._outputs import Fanout, SinkWorker
-from streamsr.runtime._stages import ComposeStage, FaceStage, Work, crops_of
-from streamsr.runtime._threads import END, POLL_S, QueuePolicy, Stage, get, make_queue, put
-from streamsr.sinks import OutputSpec, open_sink
-from streamsr.sources import LIVE_TIME_BASE, LiveSource, SourceEvent, VideoSource
+from streamsr.runtime._outputs import Fanout, OutputLoop
+from streamsr.runtime._stages import ComposeStage, EnhanceStage, FaceStage, Work
+from streamsr.runtime._threads import END, QueuePolicy, Stage, get, make_queue
+from streamsr.sinks import OutputSpec
+from streamsr.sources import LIVE_TIME_BASE, LiveSource, SourceEvent
 
 log = logging.getLogger(__name__)
 
 FILE_QUEUE_FRAMES = 8  # frames in flight between two stages of a file run
 ENHANCE_BATCH_FRAMES = 4  # file runs: faces of up to this many queued frames in one batch
-STALE_FPS = 10.0
-"""Most frames per second repeated while a live input is lost."""
 
 Output = str | Path | OutputSpec
 STAGE_NAMES = ("decode", "detect", "enhance", "compose")
@@ -72,8 +69,9 @@ class Pipeline:
     :class:`~streamsr.sinks.OutputSpec`, a list of them, or None (iterate to get the frames).
     ``options``: a :class:`~streamsr.runtime.PipelineOptions`, or instead keywords of the stage
     options (``scale=3, max_latency_ms=200``); ``codec``, ``crf``, ``preset``, ``overwrite`` and
-    ``segment_seconds`` apply to outputs given as plain locations. ``enhancer``: an :class:`~streamsr.Enhancer` to share instead of loading
-    one. The input and every output are opened here: errors show up in the constructor.
+    ``segment_seconds`` apply to outputs given as plain locations. ``enhancer``: an
+    :class:`~streamsr.Enhancer` to share instead of loading one. The input and every output are
+    opened here: errors show up in the constructor.
     """
 
     def __init__(
@@ -85,7 +83,6 @@ class Pipeline:
         options: PipelineOptions | None = None,
         **keywords: Any,
     ) -> None:
-        from streamsr.enhance import default_arch, load_enhancer
         from streamsr.sinks import same_file
 
         if options is not None and keywords.keys() - OUTPUT_DEFAULTS:
@@ -114,15 +111,7 @@ class Pipeline:
                 raise ConfigError(f"output is the input: {spec.location}")
         e = opts.enhance
         if enhancer is None:
-            arch = e.arch or (default_arch(e.scale, live=self.live) if e.weights is None else None)
-            enhancer = load_enhancer(
-                e.scale,
-                arch=arch,
-                device=e.device,
-                weights=e.weights,
-                variant=e.variant,
-                backend=e.backend,
-            )
+            enhancer = e.load(live=self.live)
         elif int(enhancer.scale) != e.scale:
             raise ConfigError(f"the enhancer is x{enhancer.scale}, the options say x{e.scale}")
         self.enhancer = enhancer
@@ -136,9 +125,8 @@ class Pipeline:
         self._iter_q: queue.Queue[Any] | None = None
         self._queues: dict[str, queue.Queue[Any]] = {}
         self._stages: list[Stage] = []
-        self._output_thread: threading.Thread | None = None
+        self._output_thread: OutputLoop | None = None
         self._errors: list[tuple[str, BaseException]] = []
-        self._compose_s = 0.0  # moving average, for the latency budget
         self.fanout = Fanout()
         self.source: Any = self._open_source(input)
         try:
@@ -167,28 +155,16 @@ class Pipeline:
             check_file_run(self.options, self.specs, input)
 
     def _open_source(self, input: Any) -> Any:
-        s = self.options.source
-        if isinstance(input, LiveSource):
-            source: Any = input
-        elif self.live:
-            source = LiveSource(
-                str(input),
-                transport=s.transport,
-                timeout=(s.open_timeout_s, s.read_timeout_s),
-                reconnect_attempts=s.reconnect_attempts,
-                reconnect_delay_s=s.reconnect_delay_s,
-                realtime=s.realtime,
-                camera=s.camera,
-            )
-        else:
-            return VideoSource(input)
+        if not self.live:
+            return self.options.source.open(input, live=False)
+        source = (
+            input if isinstance(input, LiveSource) else self.options.source.open(input, live=True)
+        )
         source.stop_event = self._stop  # one stop event for the source and every thread
         source.on_event = self._on_source_event
         return source
 
     def _open_rest(self) -> None:
-        from streamsr.faces import FaceDetector
-
         opts = self.options
         w, h = self.source.size_wh
         if w < 1 or h < 1:
@@ -204,32 +180,27 @@ class Pipeline:
             self.rate = self.source.average_rate
         tb = LIVE_TIME_BASE if self.live else self.source.time_base
         self.clock = OutputClock(live=self.live, time_base=tb)
-        self._detector = FaceDetector(model=opts.faces.face_model, min_face_px=opts.faces.min_face)
-        self.faces = FaceStage(self._detector, opts.faces)
-        self.composer = ComposeStage(opts.compose, scale=scale, output_size_wh=self.output_size_wh)
-        max_ms = opts.runtime.max_latency_ms
-        self.budget: Budget = (
-            LatencyBudget(max_ms, scale=scale, tail_s=self._tail_s)
-            if max_ms is not None
-            else NoBudget()
+        self._detector = opts.faces.detector()
+        self.faces = FaceStage(self._detector, opts.faces, self.metrics)
+        self.composer = ComposeStage(
+            opts.compose, scale=scale, output_size_wh=self.output_size_wh, metrics=self.metrics
         )
-        policy: QueuePolicy = "drop_oldest" if self.live else "block"
-        audio = [] if self.live else self.source.audio_streams
-        for spec in self.specs:
-            sink = open_sink(
-                spec,
-                size_wh=self.output_size_wh,
-                time_base=self.clock.time_base,
-                rate=self.rate,
-                live=self.live,
-                audio_from=audio,
-            )
-            if spec.kind == "preview":
-                self._preview = sink  # shown by the main thread (windows live there)
-            else:
-                self.fanout.add(
-                    SinkWorker(spec, sink, policy=policy, metrics=self.metrics, stop=self._stop)
-                )
+        max_ms = opts.runtime.max_latency_ms
+        self.budget: Budget = NoBudget()
+        if max_ms is not None:  # what follows enhance: compose and the slowest encode
+            tail = lambda: self.composer.mean_s + self.fanout.encode_s  # noqa: E731
+            self.budget = LatencyBudget(max_ms, scale=scale, tail_s=tail)
+        self.enhance = EnhanceStage(self.enhancer, self.budget, self.metrics)
+        self._preview = self.fanout.open(
+            self.specs,
+            size_wh=self.output_size_wh,
+            time_base=self.clock.time_base,
+            rate=self.rate,
+            live=self.live,
+            audio_from=[] if self.live else self.source.audio_streams,
+            metrics=self.metrics,
+            stop=self._stop,
+        )
         if opts.runtime.metrics_port is not None:
             self._metrics_server = MetricsServer(
                 self.metrics, port=opts.runtime.metrics_port, host=opts.runtime.metrics_host
@@ -262,103 +233,6 @@ class Pipeline:
                 self._audio.append(item)
                 yield None
 
-    def _detect(self, w: Work) -> Work:
-        t = time.perf_counter()
-        w = self.faces.detect(w)
-        self.metrics.time("detect", time.perf_counter() - t)
-        return w
-
-    def _enhance(self, w: Work) -> Work:
-        t = time.perf_counter()
-        faces = self.budget.select(w.faces, t - w.t_decoded)
-        n = int(faces.enhance.sum()) if faces.enhance is not None else 0
-        self.metrics.enhance_skips += len(faces) - n
-        if n == 0:
-            return Work(w.frame, w.t_decoded, faces)
-        crops = self.enhancer.enhance(crops_of(w.frame, faces))
-        dt = time.perf_counter() - t
-        self.budget.learn(dt, float(sum(c.shape[0] * c.shape[1] for c in crops)))
-        self.metrics.faces_enhanced += n
-        self.metrics.time("enhance", dt)
-        return Work(w.frame, w.t_decoded, faces, tuple(crops))
-
-    def _enhance_many(self, works: list[Work]) -> list[Work]:
-        """File runs: the faces of several queued frames in one batch (no budget)."""
-        t = time.perf_counter()
-        outs = self.enhancer.enhance_many([crops_of(w.frame, w.faces) for w in works])
-        dt = (time.perf_counter() - t) / len(works)
-        for w in works:
-            self.metrics.faces_enhanced += len(w.faces)
-            self.metrics.time("enhance", dt)
-        return [
-            Work(w.frame, w.t_decoded, w.faces, tuple(c)) for w, c in zip(works, outs, strict=True)
-        ]
-
-    def _compose(self, w: Work) -> Work:
-        t = time.perf_counter()
-        frame = self.composer.compose(w.frame, w.faces, w.crops)
-        dt = time.perf_counter() - t
-        self._compose_s += EMA * (dt - self._compose_s)
-        self.metrics.time("compose", dt)
-        return Work(frame, w.t_decoded, w.faces, w.crops)
-
-    def _tail_s(self) -> float:
-        """Expected time from the end of enhance to the outputs: compose and the slowest encode."""
-        return self._compose_s + self.fanout.encode_s
-
-    def _output(self) -> None:
-        try:
-            self._output_loop()
-        except BaseException as exc:
-            self._errors.append(("output", exc))
-            self._stop.set()
-
-    def _output_loop(self) -> None:
-        q = self._queues["composed"]
-        stale_every = 1.0 / min(float(self.rate or 30), STALE_FPS)
-        stale_after = self.options.runtime.stale_after_s
-        poll = min(POLL_S, stale_every / 2)
-        last: Frame | None = None
-        stale: Frame | None = None
-        last_fresh = next_stale = time.monotonic()
-        while not self._stop.is_set():
-            try:
-                w = q.get(timeout=poll)
-            except queue.Empty:
-                now = time.monotonic()
-                late = now - last_fresh >= stale_after and now >= next_stale
-                if self.live and last is not None and late:
-                    stale = stale or ComposeStage.stale(last)
-                    self._emit(stale, None)
-                    self.metrics.frames_stale += 1
-                    next_stale = now + stale_every
-                continue
-            if w is END:
-                break
-            last, stale = w.frame, None
-            if len(w.crops):
-                self.metrics.frames_with_faces += 1
-            self._emit(w.frame, w.t_decoded)
-            last_fresh = time.monotonic()
-            next_stale = last_fresh + stale_after
-        while self._audio:  # what the file had after its last frame
-            self.fanout.offer_audio(self._audio.popleft())
-        if self._iter_q is not None:
-            put(self._iter_q, END, self._stop)
-
-    def _emit(self, frame: Frame, t_decoded: float | None) -> None:
-        index = self.metrics.frames_out if self.live else frame.index
-        out = Frame(frame.rgb24, self.clock.stamp(frame.pts), self.clock.time_base, index)
-        self.fanout.offer_frame(out, time.perf_counter() if t_decoded is None else t_decoded)
-        while self._audio:
-            self.fanout.offer_audio(self._audio.popleft())
-        if self._preview is not None:
-            self._preview.write(out)
-        if self._iter_q is not None:
-            put(self._iter_q, out, self._stop)
-        self.metrics.frames_out += 1
-        self.metrics.rate_out.tick()
-
     def _queue_depths(self) -> dict[str, int]:
         return {name: q.qsize() for name, q in self._queues.items()} | self.fanout.depths()
 
@@ -375,33 +249,49 @@ class Pipeline:
         drop = lambda item: None if item is END else self.metrics.add_dropped()  # noqa: E731
         names = ("decoded", "detected", "enhanced", "composed")
         self._queues = q = {k: make_queue(policy, size, drop) for k in names}
-        if iterate:
-            self._iter_q = make_queue(policy, size)
         stop = self._stop
-        batch = dict(fn_many=self._enhance_many, max_batch=ENHANCE_BATCH_FRAMES)
+        batched = not self.live and self.options.runtime.max_latency_ms is None
         self._stages = [
             Stage("decode", source=self._decode, outbox=q["decoded"], stop=stop),
-            Stage("detect", fn=self._detect, inbox=q["decoded"], outbox=q["detected"], stop=stop),
+            Stage(
+                "detect", fn=self.faces.detect, inbox=q["decoded"], outbox=q["detected"], stop=stop
+            ),
             Stage(
                 "enhance",
-                fn=self._enhance,
+                fn=self.enhance.enhance,
+                fn_many=self.enhance.enhance_many if batched else None,
+                max_batch=ENHANCE_BATCH_FRAMES if batched else 1,
                 inbox=q["detected"],
                 outbox=q["enhanced"],
                 stop=stop,
-                **({} if self.live or self.options.runtime.max_latency_ms else batch),  # type: ignore[arg-type]
             ),
             Stage(
-                "compose", fn=self._compose, inbox=q["enhanced"], outbox=q["composed"], stop=stop
+                "compose",
+                fn=self.composer.run,
+                inbox=q["enhanced"],
+                outbox=q["composed"],
+                stop=stop,
             ),
         ]
-        self._output_thread = threading.Thread(
-            target=self._output, name="streamsr-output", daemon=True
+        out = OutputLoop(
+            q["composed"],
+            fanout=self.fanout,
+            clock=self.clock,
+            metrics=self.metrics,
+            stop=stop,
+            rate=float(self.rate or 30),
+            stale_after_s=self.options.runtime.stale_after_s if self.live else None,
+            audio=self._audio,
         )
+        out.preview = self._preview
+        if iterate:
+            out.iterated = self._iter_q = make_queue(policy, size)
+        self._output_thread = out
         self.metrics.started = time.monotonic()
         self.fanout.start()
-        for s in self._stages:
-            s.start()
-        self._output_thread.start()
+        for st in self._stages:
+            st.start()
+        out.start()
 
     def __iter__(self) -> Iterator[Frame]:
         """The output frames, in input order (one more output of the run)."""
@@ -482,6 +372,8 @@ class Pipeline:
                 if t.is_alive():
                     log.warning("thread %s did not stop within 10 s", t.name)
         self._errors += [(s.stage, s.error) for s in self._stages[1:] if s.error is not None]
+        if self._output_thread is not None and self._output_thread.error is not None:
+            self._errors.append(("output", self._output_thread.error))
         wait_s = self.options.source.open_timeout_s + 5.0 if self.live else 60.0
         try:
             self.fanout.close(wait_s=wait_s, on_error=lambda w, e: self._errors.append((w, e)))
@@ -527,19 +419,3 @@ class Pipeline:
         if isinstance(ev, KeyboardInterrupt):
             self._interrupted = True
         self.close()
-
-
-class LivePipeline(Pipeline):
-    """Deprecated: ``Pipeline(input, outputs, live=True, ...)``, its replacement since 0.2."""
-
-    def __init__(self, input: Any, outputs: Sequence[Output], **options: Any) -> None:
-        warnings.warn(
-            "LivePipeline is deprecated: use Pipeline(input, outputs, live=True, ...)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        if not outputs:
-            raise ConfigError("a live pipeline needs at least one output")
-        if "options" not in options:
-            options.setdefault("live", True)
-        super().__init__(input, list(outputs), **options)

@@ -9,6 +9,7 @@ enhancer are anything that has their one method (:class:`Detector`, :class:`Crop
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,11 +18,13 @@ import cv2
 import numpy as np
 
 from streamsr._frame import Faces, Frame
-from streamsr.compose import ResidualSmoother, compose, mark_stale
+from streamsr.compose import ResidualSmoother, compose
 from streamsr.compose._options import ComposeOptions
 from streamsr.faces import FaceTracker, SceneCutDetector, square_boxes
 from streamsr.faces._boxes import CROP_ENLARGE, MIN_CROP_PX
 from streamsr.faces._options import FaceOptions
+from streamsr.runtime._budget import EMA, Budget
+from streamsr.runtime._metrics import Metrics
 
 
 class Detector(Protocol):
@@ -64,8 +67,9 @@ class FaceStage:
     """Detect on every ``detect_every``-th frame and on a discontinuity; track in between;
     give each face its crop box. Called from one thread (the tracker keeps per-stream state)."""
 
-    def __init__(self, detector: Detector, options: FaceOptions) -> None:
+    def __init__(self, detector: Detector, options: FaceOptions, metrics: Metrics) -> None:
         self.detector = detector
+        self.metrics = metrics
         self.detect_every = options.detect_every
         self.tracker = FaceTracker()
         self.scenecut = SceneCutDetector()
@@ -76,6 +80,7 @@ class FaceStage:
         return self.tracker.ids_assigned
 
     def detect(self, w: Work) -> Work:
+        t = time.perf_counter()
         f = w.frame
         seen, self._seen = self._seen, self._seen + 1
         cut = self.scenecut.is_cut(f.rgb24) or f.discontinuity
@@ -90,7 +95,39 @@ class FaceStage:
             boxes = square_boxes(faces.xyxy, enlarge=CROP_ENLARGE, size_wh=f.size_wh)
             keep = (boxes[:, 2] - boxes[:, 0]) >= MIN_CROP_PX
             faces = faces.with_crops(boxes)[keep]
+        self.metrics.time("detect", time.perf_counter() - t)
         return dataclasses.replace(w, frame=f, faces=faces)
+
+
+class EnhanceStage:
+    """Enhance the crops of the faces the budget selects (all of them without a budget)."""
+
+    def __init__(self, enhancer: CropEnhancer, budget: Budget, metrics: Metrics) -> None:
+        self.enhancer, self.budget, self.metrics = enhancer, budget, metrics
+
+    def enhance(self, w: Work) -> Work:
+        t = time.perf_counter()
+        faces = self.budget.select(w.faces, t - w.t_decoded)
+        n = int(np.count_nonzero(np.asarray(faces.enhance)))
+        self.metrics.enhance_skips += len(faces) - n
+        if n == 0:
+            return dataclasses.replace(w, faces=faces)
+        crops = self.enhancer.enhance(crops_of(w.frame, faces))
+        dt = time.perf_counter() - t
+        self.budget.learn(dt, float(sum(c.shape[0] * c.shape[1] for c in crops)))
+        self.metrics.faces_enhanced += n
+        self.metrics.time("enhance", dt)
+        return dataclasses.replace(w, faces=faces, crops=tuple(crops))
+
+    def enhance_many(self, works: list[Work]) -> list[Work]:
+        """The faces of several queued frames in one batch (file runs: no budget)."""
+        t = time.perf_counter()
+        outs = self.enhancer.enhance_many([crops_of(w.frame, w.faces) for w in works])
+        dt = (time.perf_counter() - t) / len(works)
+        for w in works:
+            self.metrics.faces_enhanced += len(w.faces.enhanced)
+            self.metrics.time("enhance", dt)
+        return [dataclasses.replace(w, crops=tuple(c)) for w, c in zip(works, outs, strict=True)]
 
 
 class ComposeStage:
@@ -98,14 +135,31 @@ class ComposeStage:
     outputs were opened with (an input whose size changes mid-stream keeps its outputs)."""
 
     def __init__(
-        self, options: ComposeOptions, *, scale: int, output_size_wh: tuple[int, int]
+        self,
+        options: ComposeOptions,
+        *,
+        scale: int,
+        output_size_wh: tuple[int, int],
+        metrics: Metrics,
     ) -> None:
         self.options = options
+        self.metrics = metrics
+        self.mean_s = 0.0
+        """Moving average of one frame's compose time (the latency budget reads it)."""
         self.scale = scale
         self.output_size_wh = output_size_wh
         self.smoother = ResidualSmoother() if options.temporal else None
         self.resized = 0
         """Frames resized because the input's size changed."""
+
+    def run(self, w: Work) -> Work:
+        """:meth:`compose` of a frame on its way, timed."""
+        t = time.perf_counter()
+        frame = self.compose(w.frame, w.faces, w.crops)
+        dt = time.perf_counter() - t
+        self.mean_s += EMA * (dt - self.mean_s)
+        self.metrics.time("compose", dt)
+        return dataclasses.replace(w, frame=frame)
 
     def compose(self, frame: Frame, faces: Faces, crops: Sequence[np.ndarray]) -> Frame:
         if frame.discontinuity and self.smoother is not None:
@@ -130,8 +184,3 @@ class ComposeStage:
                 out, (ow, oh), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
             )
         return dataclasses.replace(frame, rgb24=out)
-
-    @staticmethod
-    def stale(frame: Frame) -> Frame:
-        """The frame repeated while the input is lost: labelled STALE."""
-        return dataclasses.replace(frame, rgb24=mark_stale(frame.rgb24))

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from streamsr._check import check_bool, check_choice, check_int, check_number
 from streamsr._errors import ConfigError
-from streamsr.sources._live import DEFAULT_TIMEOUT_S, CameraOptions, Transport, is_camera, is_live
+from streamsr.sources._file import VideoSource
+from streamsr.sources._live import (
+    DEFAULT_TIMEOUT_S,
+    CameraOptions,
+    LiveSource,
+    Transport,
+    is_camera,
+    is_live,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,5 +76,17 @@ class SourceOptions:
         )
         return [n for n in names if getattr(self, n) != getattr(default, n)]
 
-    def replace(self, **changes: Any) -> SourceOptions:
-        return dataclasses.replace(self, **changes)
+    def open(self, location: str | os.PathLike[str], *, live: bool) -> Any:
+        """The source these options describe: a :class:`~streamsr.sources.LiveSource` for a
+        live run, else a :class:`~streamsr.sources.VideoSource` (every frame, audio too)."""
+        if not live:
+            return VideoSource(location)
+        return LiveSource(
+            str(location),
+            transport=self.transport,
+            timeout=(self.open_timeout_s, self.read_timeout_s),
+            reconnect_attempts=self.reconnect_attempts,
+            reconnect_delay_s=self.reconnect_delay_s,
+            realtime=self.realtime,
+            camera=self.camera,
+        )
