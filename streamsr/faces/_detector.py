@@ -11,12 +11,12 @@ import logging
 import threading
 import weakref
 from importlib import resources
-from types import TracebackType
 from typing import Any, Literal, get_args
 
 import numpy as np
 
 from streamsr._check import is_int, is_number
+from streamsr._closing import Closing
 from streamsr._errors import ConfigError, MissingExtraError, PipelineError, WeightsError
 from streamsr._frame import Faces
 
@@ -90,7 +90,7 @@ def model_bytes(model: Literal["short", "full"]) -> bytes:
         ) from exc
 
 
-class FaceDetector:
+class FaceDetector(Closing):
     """Detect faces in RGB frames of one video, in MediaPipe's VIDEO running mode.
 
     One detector serves one stream from one thread: VIDEO mode needs strictly increasing
@@ -216,17 +216,6 @@ class FaceDetector:
         _open_detectors.discard(self)
         if detector is not None:
             detector.close()
-
-    def __enter__(self) -> FaceDetector:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"

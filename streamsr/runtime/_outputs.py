@@ -30,6 +30,7 @@ from streamsr.runtime._clock import OutputClock
 from streamsr.runtime._metrics import Metrics
 from streamsr.runtime._threads import END, POLL_S, QueuePolicy, make_queue, put
 from streamsr.sinks import OutputSpec, open_sink
+from streamsr.sinks._options import Sink
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class SinkWorker(threading.Thread):
     def __init__(
         self,
         spec: OutputSpec,
-        sink: Any,
+        sink: Sink,
         *,
         policy: QueuePolicy,
         metrics: Metrics,

@@ -1,7 +1,7 @@
 """Sinks: where frames go (video files, RTSP servers, virtual cameras, a preview window)."""
 
 from streamsr.sinks._file import CODECS, DEFAULT_CRF, DEFAULT_PRESET, Codec, FileSink, same_file
-from streamsr.sinks._options import OutputSpec, open_sink, output_kind
+from streamsr.sinks._options import OutputSpec, Sink, open_sink, output_kind
 from streamsr.sinks._preview import PreviewSink
 from streamsr.sinks._rtsp import RtspSink
 from streamsr.sinks._segments import SegmentedFileSink
@@ -17,6 +17,7 @@ __all__ = [
     "PreviewSink",
     "RtspSink",
     "SegmentedFileSink",
+    "Sink",
     "VirtualCamSink",
     "open_sink",
     "output_kind",

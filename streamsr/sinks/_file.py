@@ -48,6 +48,7 @@ from av.video.stream import VideoStream
 
 from streamsr._av import error_message
 from streamsr._check import is_int
+from streamsr._closing import Closing
 from streamsr._errors import ConfigError, SinkError
 from streamsr._frame import Frame
 from streamsr._url import is_url
@@ -134,7 +135,7 @@ class Yuv420pConverter:
         )
 
 
-class FileSink:
+class FileSink(Closing):
     """Write frames to a video file; copy audio packets from the input.
 
     Use it as a context manager: leaving the block flushes the encoder and finishes the file,
@@ -317,9 +318,6 @@ class FileSink:
                 log.debug("removed %s after a failed start", self.path)
 
     # -- context manager ----------------------------------------------------------------------
-
-    def __enter__(self) -> FileSink:
-        return self
 
     def __exit__(
         self,

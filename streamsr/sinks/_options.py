@@ -5,15 +5,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 from streamsr._check import check_bool, check_choice, check_number
 from streamsr._errors import ConfigError
+from streamsr._frame import Frame
 from streamsr._url import is_url, redact_url
 
 OutputKind = Literal["file", "rtsp", "virtualcam", "preview"]
 OUTPUT_KINDS: tuple[str, ...] = get_args(OutputKind)
 LIVE_ONLY_KINDS = ("rtsp", "virtualcam", "preview")
+
+
+class Sink(Protocol):
+    """What every output is: frames go in with :meth:`write`, :meth:`close` finishes it (flushes
+    the encoder, finalises the file). File sinks also take ``write_audio(packet)``."""
+
+    frames_written: int
+
+    def write(self, frame: Frame) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def output_kind(location: str) -> OutputKind:
@@ -84,7 +96,7 @@ def open_sink(
     rate: Fraction | float | None,
     live: bool,
     audio_from: Sequence[Any] = (),
-) -> Any:
+) -> Sink:
     """The sink that writes ``spec``: frames of ``size_wh`` at ``rate`` (None: unknown), stamped
     in ``time_base``.
 

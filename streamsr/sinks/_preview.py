@@ -12,11 +12,11 @@ import logging
 import os
 import sys
 import threading
-from types import TracebackType
 
 import cv2
 import numpy as np
 
+from streamsr._closing import Closing
 from streamsr._errors import ConfigError, SinkError
 from streamsr._frame import Frame
 
@@ -26,7 +26,7 @@ MAX_PREVIEW_SIDE = 1280  # larger frames are shown downscaled (INTER_AREA)
 _QUIT_KEYS = (ord("q"), ord("Q"), 27)
 
 
-class PreviewSink:
+class PreviewSink(Closing):
     """Show frames in a window titled ``title``; raises SinkError where no display exists."""
 
     def __init__(self, title: str = "streamsr", *, max_side: int = MAX_PREVIEW_SIDE) -> None:
@@ -92,17 +92,6 @@ class PreviewSink:
                 cv2.waitKey(1)
             except cv2.error as exc:
                 log.debug("closing the preview window: %s", exc)
-
-    def __enter__(self) -> PreviewSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"PreviewSink({self.title!r}, frames_shown={self.frames_shown})"

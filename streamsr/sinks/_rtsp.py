@@ -25,7 +25,6 @@ import contextlib
 import logging
 import time
 from fractions import Fraction
-from types import TracebackType
 from typing import Literal
 
 import av
@@ -35,6 +34,7 @@ from av.video.stream import VideoStream
 
 from streamsr._av import error_message
 from streamsr._check import is_int
+from streamsr._closing import Closing
 from streamsr._errors import ConfigError, SinkError
 from streamsr._frame import Frame
 from streamsr._url import redact_url, scrub_exception
@@ -47,7 +47,7 @@ MAX_RECONNECT_DELAY_S = 30.0
 DEFAULT_RTSP_CRF = 23
 
 
-class RtspSink:
+class RtspSink(Closing):
     """Encode frames with libx264 and publish them to ``rtsp://`` (or ``rtsps://``) ``url``.
 
     ``size_wh`` is the size of the frames that will be written; ``rate`` the nominal frame rate
@@ -261,17 +261,6 @@ class RtspSink:
         except (av.error.FFmpegError, OSError) as exc:
             log.warning("%s: closing the output failed: %s", self.name, error_message(exc))
         log.debug("%s: %d frames written", self.name, self.frames_written)
-
-    def __enter__(self) -> RtspSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         w, h = self.encoded_size_wh

@@ -22,9 +22,9 @@ import os
 import time
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 
 from streamsr._check import is_number
+from streamsr._closing import Closing
 from streamsr._errors import ConfigError, SinkError
 from streamsr._frame import Frame
 from streamsr.sinks._file import CONTAINERS, Codec, FileSink
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PATTERN = "_%Y%m%d-%H%M%S"
 
 
-class SegmentedFileSink:
+class SegmentedFileSink(Closing):
     """Write frames into consecutive files of ``segment_seconds`` (see the module docstring).
 
     The other options are :class:`~streamsr.sinks.FileSink`'s. Frames must carry ``pts``.
@@ -140,17 +140,6 @@ class SegmentedFileSink:
         if not self._closed:
             self._closed = True
             self._finish_current()
-
-    def __enter__(self) -> SegmentedFileSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from types import TracebackType
 from typing import Any
 
 import numpy as np
 
 from streamsr._check import is_number
+from streamsr._closing import Closing
 from streamsr._errors import ConfigError, MissingExtraError, SinkError
 from streamsr._frame import Frame
 
@@ -47,7 +47,7 @@ def _no_device_hint() -> str:
     return "install OBS Studio and start its virtual camera once (or Unity Capture on Windows)"
 
 
-class VirtualCamSink:
+class VirtualCamSink(Closing):
     """Frames of ``size_wh`` to a virtual camera announced at ``fps``.
 
     ``device``: the device to use (``/dev/video10`` on Linux), or None for the first free one.
@@ -118,17 +118,6 @@ class VirtualCamSink:
         if not self._closed:
             self._closed = True
             self._camera.close()
-
-    def __enter__(self) -> VirtualCamSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (

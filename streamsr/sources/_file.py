@@ -34,7 +34,6 @@ import os
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import av
@@ -49,6 +48,7 @@ from av.video.stream import VideoStream
 
 from streamsr._av import error_message
 from streamsr._check import is_int, is_number
+from streamsr._closing import Closing
 from streamsr._errors import ConfigError, SourceError, StreamTimeoutError
 from streamsr._frame import Frame
 from streamsr._url import is_url, redact_url, scrub_exception
@@ -77,7 +77,7 @@ _PROBE_PACKETS = 300  # packets read at most to find the first frame's display m
 _AVCOL_SPC_UNSPECIFIED = 2
 
 
-class VideoSource:
+class VideoSource(Closing):
     """A video file (or any input FFmpeg opens) read as frames, plus its audio packets.
 
     Use it as a context manager; the input is opened at construction so its properties are
@@ -209,17 +209,6 @@ class VideoSource:
         return video
 
     # -- context manager ----------------------------------------------------------------------
-
-    def __enter__(self) -> VideoSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the input. Idempotent."""

@@ -40,12 +40,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 from typing import Literal, get_args
 
 import av.error
 
 from streamsr._check import is_int, is_number
+from streamsr._closing import Closing
 from streamsr._errors import ConfigError, SourceError, StreamSRError, StreamTimeoutError
 from streamsr._frame import Frame
 from streamsr._url import is_url, redact_url
@@ -251,7 +251,7 @@ class SourceEvent:
     attempt: int = 0
 
 
-class LiveSource:
+class LiveSource(Closing):
     """Frames from a live input, reconnecting after a loss (see the module docstring).
 
     ::
@@ -509,17 +509,6 @@ class LiveSource:
         if not self._closed:
             self._closed = True
             self._drop_connection()
-
-    def __enter__(self) -> LiveSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (
