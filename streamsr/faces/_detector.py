@@ -19,6 +19,7 @@ from streamsr._check import is_int, is_number
 from streamsr._closing import Closing
 from streamsr._errors import ConfigError, MissingExtraError, PipelineError, WeightsError
 from streamsr._frame import Faces
+from streamsr._quiet import quiet_native_stderr
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ class FaceDetector(Closing):
         self.min_score = float(min_score)
         self.min_face_px = int(min_face_px)
         self._last_timestamp_ms: int | None = None
+        self._first = True
         self._mp: Any = None
         self._detector: Any = self._create()
         _open_detectors.add(self)
@@ -141,7 +143,8 @@ class FaceDetector(Closing):
             min_detection_confidence=self.min_score,
         )
         try:
-            return vision.FaceDetector.create_from_options(options)
+            with quiet_native_stderr("mediapipe (loading the face model)"):
+                return vision.FaceDetector.create_from_options(options)
         except (RuntimeError, ValueError, OSError) as exc:
             raise WeightsError(
                 f"mediapipe could not load the bundled {self.model}-range face model: {exc}"
@@ -181,7 +184,12 @@ class FaceDetector(Closing):
         mp = self._mp
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb24))
         try:
-            result = self._detector.detect_for_video(image, ts)
+            if self._first:  # LiteRT logs its set-up (memory alignment...) on the first call
+                self._first = False
+                with quiet_native_stderr("mediapipe (first detection)"):
+                    result = self._detector.detect_for_video(image, ts)
+            else:
+                result = self._detector.detect_for_video(image, ts)
         except (RuntimeError, ValueError) as exc:
             raise PipelineError(f"face detection failed at {ts} ms: {exc}") from exc
         return self._to_faces(result.detections, size_wh=(rgb24.shape[1], rgb24.shape[0]))
@@ -215,7 +223,8 @@ class FaceDetector(Closing):
         detector, self._detector = self._detector, None
         _open_detectors.discard(self)
         if detector is not None:
-            detector.close()
+            with quiet_native_stderr("mediapipe (closing)"):
+                detector.close()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"

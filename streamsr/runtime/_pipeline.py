@@ -42,6 +42,7 @@ from streamsr.runtime._outputs import Fanout, OutputLoop
 from streamsr.runtime._stages import ComposeStage, EnhanceStage, FaceStage, Work
 from streamsr.runtime._threads import END, QueuePolicy, Stage, get, make_queue
 from streamsr.sinks import OutputSpec
+from streamsr.sinks._file import check_output_path
 from streamsr.sources import LIVE_TIME_BASE, LiveSource, SourceEvent
 
 log = logging.getLogger(__name__)
@@ -109,12 +110,6 @@ class Pipeline:
                 and same_file(input, spec.location)
             ):
                 raise ConfigError(f"output is the input: {spec.location}")
-        e = opts.enhance
-        if enhancer is None:
-            enhancer = e.load(live=self.live)
-        elif int(enhancer.scale) != e.scale:
-            raise ConfigError(f"the enhancer is x{enhancer.scale}, the options say x{e.scale}")
-        self.enhancer = enhancer
         self.metrics = Metrics(live=self.live, queue_depths=self._queue_depths)
         self._stop = threading.Event()
         self._closed = self._started = self._interrupted = False
@@ -128,8 +123,14 @@ class Pipeline:
         self._output_thread: OutputLoop | None = None
         self._errors: list[tuple[str, BaseException]] = []
         self.fanout = Fanout()
+        # Cheap checks first, so that a wrong input or output fails in a moment: the input is
+        # opened and the output paths checked before the network and the detector load.
+        for spec in self.specs:
+            if spec.kind == "file":
+                check_output_path(Path(spec.location), overwrite=spec.overwrite)
         self.source: Any = self._open_source(input)
         try:
+            self.enhancer = self._load_enhancer(enhancer)
             self._open_rest()
         except BaseException:
             self.fanout.close(wait_s=1.0, on_error=lambda *_: None)
@@ -140,13 +141,21 @@ class Pipeline:
             self.source.name,
             ", ".join(s.name for s in self.specs) or "(iterated)",
             "live" if self.live else "file",
-            e.scale,
+            opts.enhance.scale,
             *self.input_size_wh,
             *self.output_size_wh,
-            enhancer,
+            self.enhancer,
         )
 
     # -- construction -------------------------------------------------------------------------
+
+    def _load_enhancer(self, enhancer: Any) -> Any:
+        e = self.options.enhance
+        if enhancer is None:
+            return e.load(live=self.live)
+        if int(enhancer.scale) != e.scale:
+            raise ConfigError(f"the enhancer is x{enhancer.scale}, the options say x{e.scale}")
+        return enhancer
 
     def _check_mode(self, input: Any) -> None:
         if sum(s.kind == "preview" for s in self.specs) > 1:

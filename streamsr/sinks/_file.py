@@ -230,19 +230,7 @@ class FileSink(Closing):
     # -- start ------------------------------------------------------------------------------
 
     def _prepare_path(self, overwrite: bool) -> None:
-        path = self.path
-        parent = path.parent if str(path.parent) else Path(".")
-        if path.is_dir():
-            raise SinkError(f"output is a directory: {path}")
-        if path.exists() and not overwrite:
-            raise SinkError(f"output exists: {path} (use --overwrite)")
-        if not parent.exists():
-            raise SinkError(f"output directory does not exist: {parent}")
-        if not parent.is_dir():
-            raise SinkError(f"output directory is not a directory: {parent}")
-        writable = os.access(path, os.W_OK) if path.exists() else os.access(parent, os.W_OK)
-        if not writable:
-            raise SinkError(f"output not writable (permission denied): {path}")
+        check_output_path(self.path, overwrite=overwrite)
 
     def _start(
         self, muxer: str, fragmented: bool, audio: Sequence[AudioStream]
@@ -432,6 +420,23 @@ class FileSink(Closing):
                 )
             return last + 1
         return pts
+
+
+def check_output_path(path: Path, *, overwrite: bool) -> None:
+    """A file output can be created at ``path``: SinkError naming what is in the way. Cheap: the
+    pipeline calls it before anything slow is loaded."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise SinkError(f"output is a directory: {path}")
+    if path.exists() and not overwrite:
+        raise SinkError(f"output exists: {path} (use --overwrite)")
+    if not parent.exists():
+        raise SinkError(f"output directory does not exist: {parent}")
+    if not parent.is_dir():
+        raise SinkError(f"output directory is not a directory: {parent}")
+    writable = os.access(path, os.W_OK) if path.exists() else os.access(parent, os.W_OK)
+    if not writable:
+        raise SinkError(f"output not writable (permission denied): {path}")
 
 
 def _container_for(path: Path) -> tuple[str, bool, tuple[str, ...]]:

@@ -134,3 +134,39 @@ def test_every_pipeline_option_has_its_flag() -> None:
         assert flag in flags, (keyword, flag)
     names = [f.name for cls in STAGE_OPTIONS.values() for f in dataclasses.fields(cls)]
     assert len(names) == len(set(names)), "a keyword belongs to two stages"
+
+
+@pytest.mark.parametrize("case", ["missing_input", "output_exists", "output_dir_missing"])
+def test_input_and_output_errors_are_the_only_line(clip: Path, tmp_path: Path, case: str) -> None:
+    """Checked before the network and the detector load: nothing but the one error line."""
+    src, out = clip, tmp_path / "out.mp4"
+    if case == "missing_input":
+        src = tmp_path / "nope.mp4"
+    elif case == "output_exists":
+        out.write_bytes(b"keep me")
+    else:
+        out = tmp_path / "no" / "such" / "dir" / "out.mp4"
+    r = _cli("enhance", str(src), "-o", str(out), "--no-progress", timeout=120)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("streamsr: error:"), r.stderr[-2000:]
+    if case == "output_exists":
+        assert out.read_bytes() == b"keep me"
+
+
+NATIVE_BANNER = (
+    "XNNPACK",
+    "Sparsity tensors",
+    "DestroyAccelerator",
+    "compiled_model.cc",
+    "InitGoogle",
+    "litert",
+)
+
+
+def test_a_run_prints_no_native_banner(clip: Path, tmp_path: Path) -> None:
+    r = _cli("-q", "enhance", str(clip), "-o", str(tmp_path / "out.mp4"), "--no-progress")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert not [ln for ln in r.stderr.splitlines() if any(b in ln for b in NATIVE_BANNER)], (
+        r.stderr[-3000:]
+    )
