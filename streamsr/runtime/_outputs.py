@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
+import math
 import queue
 import threading
 import time
@@ -221,6 +222,9 @@ class OutputLoop(threading.Thread):
         self.inbox, self.fanout, self.clock, self.metrics = inbox, fanout, clock, metrics
         self.stop, self.audio = stop, audio
         self.stale_after_s = stale_after_s
+        self.input_age_s: Callable[[], float] = lambda: math.inf
+        """Seconds since the input last delivered a frame: STALE means the input is gone, not
+        that the pipeline is slow, so both this and the last output frame must be that old."""
         self.stale_every_s = 1.0 / min(rate, STALE_FPS)
         self.preview: Any = None
         self.iterated: queue.Queue[Any] | None = None
@@ -245,7 +249,8 @@ class OutputLoop(threading.Thread):
                 now = time.monotonic()
                 if self.stale_after_s is None or last is None:
                     continue
-                if now - last_fresh >= self.stale_after_s and now >= next_stale:
+                late = now - last_fresh >= self.stale_after_s
+                if late and now >= next_stale and self.input_age_s() >= self.stale_after_s:
                     stale = stale or dataclasses.replace(last, rgb24=mark_stale(last.rgb24))
                     self._emit(stale, None)
                     self.metrics.frames_stale += 1

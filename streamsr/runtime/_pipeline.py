@@ -48,10 +48,28 @@ from streamsr.sources import LIVE_TIME_BASE, LiveSource, SourceEvent
 log = logging.getLogger(__name__)
 
 FILE_QUEUE_FRAMES = 8  # frames in flight between two stages of a file run
+IN_FLIGHT_BYTES = 1 << 30  # about what the queued frames of a file run may hold
+MAX_OUTPUT_PIXELS = 8192 * 4352
+"""Largest output frame: what H.264, HEVC and AV1 level 6.2/6.3 decoders must accept (35.7 Mpx,
+for example 8192x4352 or 5968x5968); players refuse larger pictures even where an encoder
+writes them."""
 ENHANCE_BATCH_FRAMES = 4  # file runs: faces of up to this many queued frames in one batch
 
 Output = str | Path | OutputSpec
 STAGE_NAMES = ("decode", "detect", "enhance", "compose")
+
+
+def check_output_size(input_wh: tuple[int, int], output_wh: tuple[int, int], *, scale: int) -> None:
+    """An output frame larger than :data:`MAX_OUTPUT_PIXELS` is refused before any frame is
+    decoded, naming both sizes (a 614 KB file of 8000x8000 frames once took 6 GB at x2)."""
+    ow, oh = output_wh
+    if ow * oh > MAX_OUTPUT_PIXELS:
+        iw, ih = input_wh
+        raise ConfigError(
+            f"output frames would be {ow}x{oh} ({ow * oh / 1e6:.1f} Mpx, input {iw}x{ih} x{scale}); "
+            f"the limit is {MAX_OUTPUT_PIXELS / 1e6:.1f} Mpx (8192x4352), what H.264/HEVC/AV1 "
+            "players decode: use a lower --scale or --output-size input"
+        )
 
 
 class Pipeline:
@@ -130,6 +148,7 @@ class Pipeline:
                 check_output_path(Path(spec.location), overwrite=spec.overwrite)
         self.source: Any = self._open_source(input)
         try:
+            self._sizes()
             self.enhancer = self._load_enhancer(enhancer)
             self._open_rest()
         except BaseException:
@@ -148,6 +167,13 @@ class Pipeline:
         )
 
     # -- construction -------------------------------------------------------------------------
+
+    def _file_queue_frames(self) -> int:
+        """Frames per queue of a file run: :data:`FILE_QUEUE_FRAMES`, fewer for huge frames so
+        that the frames in flight stay within :data:`IN_FLIGHT_BYTES`."""
+        ow, oh = self.output_size_wh
+        per_queue = IN_FLIGHT_BYTES // (5 * 3 * ow * oh)  # four stage queues and the outputs'
+        return max(1, min(FILE_QUEUE_FRAMES, per_queue))
 
     def _load_enhancer(self, enhancer: Any) -> Any:
         e = self.options.enhance
@@ -173,15 +199,19 @@ class Pipeline:
         source.on_event = self._on_source_event
         return source
 
-    def _open_rest(self) -> None:
-        opts = self.options
+    def _sizes(self) -> None:
         w, h = self.source.size_wh
         if w < 1 or h < 1:
             raise PipelineError(f"{self.source.name}: the stream does not say its frame size")
         self.input_size_wh = (w, h)
-        scale = opts.enhance.scale
-        scaled = opts.compose.output_size == "scaled"
+        scale = self.options.enhance.scale
+        scaled = self.options.compose.output_size == "scaled"
         self.output_size_wh = (w * scale, h * scale) if scaled else (w, h)
+        check_output_size(self.input_size_wh, self.output_size_wh, scale=scale)
+
+    def _open_rest(self) -> None:
+        opts = self.options
+        scale = opts.enhance.scale
         if self.live:
             rate = float(self.source.average_rate or 30)
             self.rate: Any = min(max(rate, 1.0), 120.0) if math.isfinite(rate) else 30.0
@@ -254,7 +284,7 @@ class Pipeline:
             raise PipelineError("pipeline already started")
         self._started = True
         policy: QueuePolicy = "drop_oldest" if self.live else "block"
-        size = self.options.runtime.queue_frames if self.live else FILE_QUEUE_FRAMES
+        size = self.options.runtime.queue_frames if self.live else self._file_queue_frames()
         drop = lambda item: None if item is END else self.metrics.add_dropped()  # noqa: E731
         names = ("decoded", "detected", "enhanced", "composed")
         self._queues = q = {k: make_queue(policy, size, drop) for k in names}
@@ -293,6 +323,9 @@ class Pipeline:
             audio=self._audio,
         )
         out.preview = self._preview
+        if self.live:
+            src = self.source
+            out.input_age_s = lambda: time.monotonic() - (src.last_frame_time or -math.inf)
         if iterate:
             out.iterated = self._iter_q = make_queue(policy, size)
         self._output_thread = out

@@ -170,3 +170,34 @@ def test_a_run_prints_no_native_banner(clip: Path, tmp_path: Path) -> None:
     assert not [ln for ln in r.stderr.splitlines() if any(b in ln for b in NATIVE_BANNER)], (
         r.stderr[-3000:]
     )
+
+
+def test_a_huge_frame_is_refused_before_decoding(tmp_path: Path) -> None:
+    """A 600 KB file of 8000x8000 PNG frames once became a 16000x16000 output at 6 GB resident:
+    it is refused from its header, naming both sizes, with the process staying small."""
+    import resource
+
+    import numpy as np
+
+    big = tmp_path / "big.avi"
+    with av.open(str(big), "w") as c:
+        s = c.add_stream("png", rate=10)
+        s.width = s.height = 8000
+        s.pix_fmt = "rgb24"
+        for i in range(2):
+            f = av.VideoFrame.from_ndarray(np.zeros((8000, 8000, 3), np.uint8), format="rgb24")
+            f.pts = i
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    out = tmp_path / "out.mp4"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    r = _cli("enhance", str(big), "-o", str(out), "--no-progress")
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    errs = _errors(r.stderr)
+    assert len(errs) == 1 and "16000x16000" in errs[0] and "8000x8000" in errs[0], r.stderr
+    assert not out.exists()
+    if peak_kib > before:  # the largest child so far is this one
+        assert peak_kib < 2 * 1024 * 1024, f"peak {peak_kib / 1024:.0f} MiB"
