@@ -385,17 +385,16 @@ def main() -> int:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
 
-    from streamsr import load_enhancer
-    from streamsr.enhance import default_arch
+    from streamsr.enhance._options import EnhanceOptions
     from streamsr.sources._live import parse_size
 
     if not SERVER.exists() or not Path(GST_PYTHON).exists():
         print(f"needs {GST_PYTHON} with GStreamer's RTSP server (see {SERVER})", file=sys.stderr)
         return 2
-    arch = args.arch
-    if arch is None and args.weights is None:
-        arch = default_arch(args.scale, live=True)
-    enhancer = load_enhancer(args.scale, arch=arch, variant=args.variant, weights=args.weights)
+    options = EnhanceOptions(
+        scale=args.scale, arch=args.arch, variant=args.variant, weights=args.weights
+    )
+    enhancer = options.load(live=True)  # the live default network unless told otherwise
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for res in args.resolutions.split(","):

@@ -72,7 +72,7 @@ def test_a_failing_stage_raises_and_does_not_hang(clip: Path, tmp_path: Path) ->
     def boom(item):  # type: ignore[no-untyped-def]
         raise RuntimeError("enhancer exploded")
 
-    p.enhancer.enhance = p.enhancer.enhance_many = boom  # type: ignore[method-assign]
+    p.enhance.enhance = p.enhance.enhance_many = boom  # type: ignore[method-assign]
     t = time.monotonic()
     with (
         pytest.raises(
