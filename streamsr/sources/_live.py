@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import av.error
 
@@ -57,6 +57,7 @@ LIVE_TIME_BASE = Fraction(1, 90_000)
 """Time base of live frames' ``pts`` (RTP's video clock)."""
 
 MAX_RECONNECT_DELAY_S = 30.0
+CONNECT_POLL_S = 0.05  # how often a wait for a connection looks at Ctrl-C and the stop event
 """The back-off between reconnect attempts doubles up to this many seconds."""
 
 DEFAULT_TIMEOUT_S = 5.0
@@ -336,6 +337,43 @@ class LiveSource(Closing):
     # -- connections --------------------------------------------------------------------------
 
     def _connect(self) -> VideoSource:
+        """Open a connection; a network open runs on a helper thread, so that Ctrl-C (in the
+        main thread) and the stop event (set from any thread) end the wait at once instead of
+        after FFmpeg's open timeout. An abandoned open closes what it opens when it returns."""
+        if self.spec.kind == "file":
+            return self._open()
+        lock = threading.Lock()
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                video = self._open()
+            except BaseException as exc:  # handed to the waiting thread
+                box["error"] = exc
+                return
+            with lock:
+                if box.get("abandoned"):
+                    _close_quietly(video)
+                else:
+                    box["video"] = video
+
+        worker = threading.Thread(target=work, name="streamsr-connect", daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                if self.stop_event.wait(CONNECT_POLL_S):
+                    raise _Stopped
+                worker.join(CONNECT_POLL_S)
+        finally:
+            with lock:
+                if worker.is_alive():
+                    box["abandoned"] = True
+        if "error" in box:
+            raise box["error"]
+        video: VideoSource = box["video"]
+        return video
+
+    def _open(self) -> VideoSource:
         spec = self.spec
         t = time.monotonic()
         try:
@@ -378,10 +416,7 @@ class LiveSource(Closing):
         self.connected = False
         video, self._video = self._video, None
         if video is not None:
-            try:
-                video.close()
-            except (av.error.FFmpegError, OSError) as exc:  # the stream is gone anyway
-                log.debug("%s: closing the lost connection: %s", self.name, redact_url(str(exc)))
+            _close_quietly(video)  # the stream is gone anyway
 
     def _delay(self, attempt: int) -> float:
         return min(self.reconnect_delay_s * 2 ** (attempt - 1), MAX_RECONNECT_DELAY_S)
@@ -411,6 +446,8 @@ class LiveSource(Closing):
                 return False
             try:
                 video = self._connect()
+            except _Stopped:
+                return False
             except StreamSRError as exc:
                 if _is_auth_error(exc):
                     self._emit(SourceEvent("gave_up", str(exc), attempt))
@@ -515,6 +552,17 @@ class LiveSource(Closing):
             f"LiveSource({self.name!r}, kind={self.spec.kind!r}, connected={self.connected}, "
             f"reconnects={self.reconnects}, frames_read={self.frames_read})"
         )
+
+
+class _Stopped(Exception):
+    """The stop event was set while a connection was being opened."""
+
+
+def _close_quietly(video: VideoSource) -> None:
+    try:
+        video.close()
+    except (av.error.FFmpegError, OSError) as exc:
+        log.debug("closing a lost or abandoned connection: %s", redact_url(str(exc)))
 
 
 def _is_auth_error(exc: BaseException) -> bool:

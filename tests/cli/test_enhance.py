@@ -3,6 +3,7 @@ flags; every pipeline option has its flag; empty work is an error."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import subprocess
@@ -201,3 +202,51 @@ def test_a_huge_frame_is_refused_before_decoding(tmp_path: Path) -> None:
     assert not out.exists()
     if peak_kib > before:  # the largest child so far is this one
         assert peak_kib < 2 * 1024 * 1024, f"peak {peak_kib / 1024:.0f} MiB"
+
+
+def test_ctrl_c_while_connecting_to_a_silent_server_exits_130_at_once(tmp_path: Path) -> None:
+    """A server that accepts and never answers, reconnects for ever, a 30 s timeout: Ctrl-C ends
+    the run at once (not after the open timeout), with exit status 130 and no traceback."""
+    import signal
+    import socket
+    import threading
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+    held: list[socket.socket] = []
+    accepted = threading.Event()
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                held.append(conn)  # accepted, never answered
+                accepted.set()
+
+    threading.Thread(target=accept, daemon=True).start()
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamsr", "enhance", f"rtsp://127.0.0.1:{port}/x",
+            "-o", str(tmp_path / "out.mkv"), "--timeout", "30", "--reconnect-attempts", "-1",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert accepted.wait(120), "streamsr never connected"
+        time.sleep(0.5)  # inside the open, waiting for an answer
+        t = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        waited = time.monotonic() - t
+    finally:
+        proc.kill()
+        server.close()
+        for c in held:
+            c.close()
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err
+    assert waited < 15, f"{waited:.1f} s: still waiting for the 30 s open timeout"
