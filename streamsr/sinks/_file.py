@@ -15,7 +15,8 @@ Choices made on purpose:
   (``movflags=+frag_keyframe+empty_moov+delay_moov+default_base_moof``, plus a fragment at least
   every :data:`FRAGMENT_S` seconds), Matroska in clusters of at most that long, and every muxed
   packet goes to the file at once (``flush_packets``): a killed process leaves a playable file
-  that lacks at most the last second. ``delay_moov`` writes the header with the first
+  that lacks at most the last fragment and the frames inside the encoder (:data:`FRAGMENT_S`);
+  killed before its first fragment, an MP4 is still empty (0 bytes). ``delay_moov`` writes the header with the first
   fragment, which lets it carry edit lists: without it each track of a fragmented file starts
   at 0, which loses the start offset and the audio/video alignment.
 * **Colour.** Frames are converted RGB → yuv420p with the BT.709 matrix, limited range, and the
@@ -82,8 +83,12 @@ PRESETS: dict[str, tuple[str, ...]] = {
 # SVT-AV1 warns that presets >= 10 are for tooling; 8 is the fastest it recommends for viewing.
 DEFAULT_PRESET: dict[str, str] = {"h264": "veryfast", "hevc": "veryfast", "av1": "8"}
 
-FRAGMENT_S = 1.0
-"""Longest fragment of MP4/MOV output, in seconds: what a killed process can lose at most."""
+FRAGMENT_S = 0.5
+"""Longest fragment of MP4/MOV output (and Matroska cluster), in seconds of video: a killed
+process loses at most that, plus the frames inside the encoder (its lookahead: about 15 at
+libx264's veryfast). With 1 s, a close face enhanced at 1-2 fps on a CPU left a 0-byte MP4 when
+killed in its first 40 frames; the header is written with the first fragment (``delay_moov``,
+which keeps the start offsets, see above), so a kill before that still leaves an empty file."""
 
 # File extension -> (FFmpeg muxer, fragmented MP4, video codecs the container takes).
 CONTAINERS: dict[str, tuple[str, bool, tuple[str, ...]]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import json
 import subprocess
 import sys
@@ -250,3 +251,32 @@ def test_ctrl_c_while_connecting_to_a_silent_server_exits_130_at_once(tmp_path: 
     assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in err
     assert waited < 15, f"{waited:.1f} s: still waiting for the 30 s open timeout"
+
+
+def test_a_killed_run_leaves_a_playable_file(tmp_path: Path) -> None:
+    """SIGKILL as soon as the output has its first fragment: what is there plays, in order."""
+    import signal
+    import time
+
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamsr", "enhance", "--demo", "-o", str(out), "--no-progress"],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            if out.exists() and out.stat().st_size > 0:
+                break
+            time.sleep(0.02)
+        killed = proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert out.stat().st_size > 0
+    with av.open(str(out)) as c:
+        times = [f.time for f in c.decode(video=0)]
+    assert len(times) >= 1 and all(b > a for a, b in itertools.pairwise(times))
+    if killed:
+        assert len(times) < 87  # it was cut short: the bundled clip has 87 frames
