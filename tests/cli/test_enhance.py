@@ -280,3 +280,15 @@ def test_a_killed_run_leaves_a_playable_file(tmp_path: Path) -> None:
     assert len(times) >= 1 and all(b > a for a, b in itertools.pairwise(times))
     if killed:
         assert len(times) < 87  # it was cut short: the bundled clip has 87 frames
+
+
+def test_a_still_image_is_a_one_frame_video(tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    img = tmp_path / "photo.png"
+    cv2.imwrite(str(img), np.full((90, 120, 3), 128, np.uint8))
+    out = tmp_path / "photo.mp4"
+    r = _cli("enhance", str(img), "-o", str(out), "--no-progress")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert _counts(out)[0] == 1 and _counts(out)[2] == (240, 180)
