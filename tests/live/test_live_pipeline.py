@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import queue
 import sys
 import time
 from fractions import Fraction
@@ -18,7 +17,6 @@ from streamsr import ConfigError, Frame, MissingExtraError, SinkError, SourceErr
 from streamsr.compose import mark_stale
 from streamsr.enhance._weights import shipped_weights_path
 from streamsr.runtime import LivePipeline, Pipeline
-from streamsr.runtime._threads import LatestQueue
 from streamsr.sinks import OutputSpec, PreviewSink, SegmentedFileSink, VirtualCamSink, output_kind
 from streamsr.sources import LIVE_TIME_BASE, LiveSource
 
@@ -118,17 +116,6 @@ def test_segment_names_from_time_never_overwrite(tmp_path: Path) -> None:
     b.close()
     assert a.files[0] != b.files[0]
     assert a.files[0].name.startswith("cam_") and a.files[0].suffix == ".mkv"
-
-
-def test_latest_queue_drops_the_oldest() -> None:
-    dropped: list[int] = []
-    q = LatestQueue(2, dropped.append)
-    for i in range(5):
-        q.put(i)  # never blocks
-    assert dropped == [0, 1, 2]
-    assert [q.get_nowait(), q.get_nowait()] == [3, 4]
-    with pytest.raises(queue.Empty):
-        q.get_nowait()
 
 
 def test_mark_stale_labels_a_copy() -> None:
