@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from streamsr._errors import ConfigError, SourceError
+from streamsr._errors import ConfigError
 from streamsr.cli._common import BACKENDS, EXIT_INTERRUPTED
 
 log = logging.getLogger("streamsr")
@@ -339,11 +339,6 @@ def run_pipeline(
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    if st.frames_out == 0:
-        for spec in p.specs:
-            if spec.kind == "file" and spec.segment_seconds is None:
-                Path(spec.location).unlink(missing_ok=True)
-        raise SourceError(f"{p.source.name}: no frame could be decoded; no output written")
     return 0
 
 

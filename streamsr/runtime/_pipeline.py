@@ -32,7 +32,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from streamsr._errors import ConfigError, PipelineError, StreamSRError
+from streamsr._errors import ConfigError, PipelineError, SourceError, StreamSRError
 from streamsr._frame import Frame
 from streamsr.runtime._budget import Budget, LatencyBudget, NoBudget
 from streamsr.runtime._clock import OutputClock
@@ -389,7 +389,16 @@ class Pipeline:
             bar.close()
             self.close()
         self._raise_errors()
+        if not self.live and self.stats.frames_out == 0 and duration_s is None:
+            self._discard_outputs()
+            raise SourceError(f"{self.source.name}: no frame could be decoded; no output written")
         return self.stats
+
+    def _discard_outputs(self) -> None:
+        """Remove the file outputs of a run that produced nothing (an empty file is no result)."""
+        for spec in self.specs:
+            if spec.kind == "file":
+                Path(spec.location).unlink(missing_ok=True)
 
     def _raise_errors(self) -> None:
         errors = dict(self._errors)

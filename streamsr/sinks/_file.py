@@ -221,6 +221,7 @@ class FileSink(Closing):
         self._container: OutputContainer | None = None
         self._audio_out: dict[int, AudioStream] = {}
         self._audio_last_dts: dict[int, int] = {}
+        self._audio_bsf: dict[int, Any] = {}
 
         self._prepare_path(overwrite)
         before = _stat_key(self.path)
@@ -286,6 +287,13 @@ class FileSink(Closing):
                         f"({stream.codec_context.name}) into {self.path.suffix} output: {exc}"
                     ) from exc
                 self._audio_out[stream.index] = out
+                if fragmented and _is_adts(stream):
+                    # AAC from MPEG-TS (or raw .aac) carries ADTS headers, which MP4 refuses:
+                    # strip them as FFmpeg's "-bsf:a aac_adtstoasc" does; the first filtered
+                    # packet brings the AudioSpecificConfig the header needs.
+                    self._audio_bsf[stream.index] = av.BitStreamFilterContext(
+                        "aac_adtstoasc", stream
+                    )
             try:
                 # Opens the encoders, then the file, then writes the header.
                 container.start_encoding()
@@ -374,9 +382,11 @@ class FileSink(Closing):
             self.audio_packets_dropped += 1
             log.debug("%s: dropped an audio packet with dts %d <= %d", self.path, dts, last)
             return
-        packet.stream = out
+        bsf = self._audio_bsf.get(index)
         try:
-            container.mux(packet)
+            for p in bsf.filter(packet) if bsf is not None else [packet]:
+                p.stream = out
+                container.mux(p)
         except (av.error.FFmpegError, OSError) as exc:
             raise SinkError(f"cannot write audio to {self.path}: {error_message(exc)}") from exc
         self._audio_last_dts[index] = dts
@@ -442,6 +452,11 @@ def check_output_path(path: Path, *, overwrite: bool) -> None:
     writable = os.access(path, os.W_OK) if path.exists() else os.access(parent, os.W_OK)
     if not writable:
         raise SinkError(f"output not writable (permission denied): {path}")
+
+
+def _is_adts(stream: AudioStream) -> bool:
+    """AAC whose packets carry ADTS headers: no AudioSpecificConfig in the stream's extradata."""
+    return stream.codec_context.name == "aac" and not stream.codec_context.extradata
 
 
 def _container_for(path: Path) -> tuple[str, bool, tuple[str, ...]]:

@@ -93,7 +93,9 @@ def test_frames_and_pts_preserved(clip: Path, tmp_path: Path, ext: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("source_ext", "ext"), [(".mp4", ".mp4"), (".mp4", ".mkv"), (".mkv", ".mp4")]
+    ("source_ext", "ext"),
+    # .ts -> .mp4: AAC in MPEG-TS has ADTS headers, which MP4 refuses (aac_adtstoasc)
+    [(".mp4", ".mp4"), (".mp4", ".mkv"), (".mkv", ".mp4"), (".ts", ".mp4"), (".ts", ".mkv")],
 )
 def test_audio_packets_copied(tmp_path: Path, source_ext: str, ext: str) -> None:
     # .mkv -> .mp4 changes the audio time base from 1/1000 to 1/48000, and back the other way.
