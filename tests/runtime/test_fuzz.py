@@ -3,7 +3,7 @@
 Seeded mutations (byte flips, truncations, zeroed and duplicated ranges) of an MP4, an MKV and
 an MPEG-TS file with audio. Each run either succeeds or raises a ``StreamSRError`` (the
 command line's one-line error), within a time limit, and leaves a valid video or no file.
-A longer run is ``python benchmarks/fuzz.py``.
+(No longer fuzzing run exists yet: raise CASES_PER_CONTAINER for one.)
 """
 
 from __future__ import annotations
