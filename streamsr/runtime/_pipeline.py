@@ -42,34 +42,17 @@ from streamsr.runtime._outputs import Fanout, OutputLoop
 from streamsr.runtime._stages import ComposeStage, EnhanceStage, FaceStage, Work
 from streamsr.runtime._threads import END, QueuePolicy, Stage, get, make_queue
 from streamsr.sinks import OutputSpec
-from streamsr.sinks._file import check_output_path
+from streamsr.sinks._options import check_output_size, output_specs
 from streamsr.sources import LIVE_TIME_BASE, LiveSource, SourceEvent
 
 log = logging.getLogger(__name__)
 
 FILE_QUEUE_FRAMES = 8  # frames in flight between two stages of a file run
 IN_FLIGHT_BYTES = 1 << 30  # about what the queued frames of a file run may hold
-MAX_OUTPUT_PIXELS = 8192 * 4352
-"""Largest output frame: what H.264, HEVC and AV1 level 6.2/6.3 decoders must accept (35.7 Mpx,
-for example 8192x4352 or 5968x5968); players refuse larger pictures even where an encoder
-writes them."""
 ENHANCE_BATCH_FRAMES = 4  # file runs: faces of up to this many queued frames in one batch
 
 Output = str | Path | OutputSpec
 STAGE_NAMES = ("decode", "detect", "enhance", "compose")
-
-
-def check_output_size(input_wh: tuple[int, int], output_wh: tuple[int, int], *, scale: int) -> None:
-    """An output frame larger than :data:`MAX_OUTPUT_PIXELS` is refused before any frame is
-    decoded, naming both sizes (a 614 KB file of 8000x8000 frames once took 6 GB at x2)."""
-    ow, oh = output_wh
-    if ow * oh > MAX_OUTPUT_PIXELS:
-        iw, ih = input_wh
-        raise ConfigError(
-            f"output frames would be {ow}x{oh} ({ow * oh / 1e6:.1f} Mpx, input {iw}x{ih} x{scale}); "
-            f"the limit is {MAX_OUTPUT_PIXELS / 1e6:.1f} Mpx (8192x4352), what H.264/HEVC/AV1 "
-            "players decode: use a lower --scale or --output-size input"
-        )
 
 
 class Pipeline:
@@ -102,8 +85,6 @@ class Pipeline:
         options: PipelineOptions | None = None,
         **keywords: Any,
     ) -> None:
-        from streamsr.sinks import same_file
-
         if options is not None and keywords.keys() - OUTPUT_DEFAULTS:
             raise ConfigError("give options= or keywords, not both")
         if options is None:
@@ -116,18 +97,9 @@ class Pipeline:
         else:
             self.live = opts.source.is_live_for(input)
         outputs = [] if output is None else [output] if isinstance(output, Output) else output
-        self.specs = [
-            o if isinstance(o, OutputSpec) else OutputSpec(location=str(o), **out_defaults)
-            for o in outputs
-        ]
-        self._check_mode(input)
-        for spec in self.specs:
-            if (
-                spec.kind == "file"
-                and not isinstance(input, LiveSource)
-                and same_file(input, spec.location)
-            ):
-                raise ConfigError(f"output is the input: {spec.location}")
+        self.specs = output_specs(outputs, out_defaults, input=input, live=self.live)
+        if not self.live:
+            check_file_run(opts, self.specs, input)
         self.metrics = Metrics(live=self.live, queue_depths=self._queue_depths)
         self._stop = threading.Event()
         self._closed = self._started = self._interrupted = False
@@ -141,11 +113,8 @@ class Pipeline:
         self._output_thread: OutputLoop | None = None
         self._errors: list[tuple[str, BaseException]] = []
         self.fanout = Fanout()
-        # Cheap checks first, so that a wrong input or output fails in a moment: the input is
-        # opened and the output paths checked before the network and the detector load.
-        for spec in self.specs:
-            if spec.kind == "file":
-                check_output_path(Path(spec.location), overwrite=spec.overwrite)
+        # Cheap checks first (output_specs checked the output paths), so that a wrong input or
+        # output fails in a moment: the input opens before the network and the detector load.
         self.source: Any = self._open_source(input)
         try:
             self._sizes()
@@ -182,12 +151,6 @@ class Pipeline:
         if int(enhancer.scale) != e.scale:
             raise ConfigError(f"the enhancer is x{enhancer.scale}, the options say x{e.scale}")
         return enhancer
-
-    def _check_mode(self, input: Any) -> None:
-        if sum(s.kind == "preview" for s in self.specs) > 1:
-            raise ConfigError("one preview window at most")
-        if not self.live:
-            check_file_run(self.options, self.specs, input)
 
     def _open_source(self, input: Any) -> Any:
         if not self.live:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
 
 from streamsr._check import check_bool, check_choice, check_number
@@ -15,6 +17,10 @@ from streamsr._url import is_url, redact_url
 OutputKind = Literal["file", "rtsp", "virtualcam", "preview"]
 OUTPUT_KINDS: tuple[str, ...] = get_args(OutputKind)
 LIVE_ONLY_KINDS = ("rtsp", "virtualcam", "preview")
+MAX_OUTPUT_PIXELS = 8192 * 4352
+"""Largest output frame: what H.264, HEVC and AV1 level 6.2/6.3 decoders must accept (35.7 Mpx,
+for example 8192x4352 or 5968x5968); players refuse larger pictures even where an encoder
+writes them."""
 
 
 class Sink(Protocol):
@@ -149,3 +155,44 @@ def open_sink(
         audio_from=audio_from,
         overwrite=spec.overwrite,
     )
+
+
+def check_output_size(input_wh: tuple[int, int], output_wh: tuple[int, int], *, scale: int) -> None:
+    """An output frame larger than :data:`MAX_OUTPUT_PIXELS` is refused before any frame is
+    decoded, naming both sizes (a 614 KB file of 8000x8000 frames once took 6 GB at x2)."""
+    ow, oh = output_wh
+    if ow * oh > MAX_OUTPUT_PIXELS:
+        iw, ih = input_wh
+        raise ConfigError(
+            f"output frames would be {ow}x{oh} ({ow * oh / 1e6:.1f} Mpx, input {iw}x{ih} x{scale}); "
+            f"the limit is {MAX_OUTPUT_PIXELS / 1e6:.1f} Mpx (8192x4352), what H.264/HEVC/AV1 "
+            "players decode: use a lower --scale or --output-size input"
+        )
+
+
+def output_specs(
+    outputs: Sequence[str | os.PathLike[str] | OutputSpec],
+    defaults: dict[str, Any],
+    *,
+    input: object,
+    live: bool,
+) -> list[OutputSpec]:
+    """The outputs of a run as specs (``defaults`` apply to plain locations), checked: one
+    preview at most, no file output that is the input, every file output creatable."""
+    from streamsr.sinks._file import check_output_path, same_file
+
+    specs = [
+        o if isinstance(o, OutputSpec) else OutputSpec(location=os.fspath(o), **defaults)
+        for o in outputs
+    ]
+    if sum(s.kind == "preview" for s in specs) > 1:
+        raise ConfigError("one preview window at most")
+    local = isinstance(input, str | os.PathLike)
+    for spec in specs:
+        if spec.kind != "file":
+            continue
+        if local and same_file(input, spec.location):  # type: ignore[arg-type]
+            raise ConfigError(f"output is the input: {spec.location}")
+        if spec.segment_seconds is None or not live:
+            check_output_path(Path(spec.location), overwrite=spec.overwrite)
+    return specs
