@@ -44,6 +44,7 @@ FLAGS: dict[str, str] = {
     "segment_seconds": "--segment-seconds",
     # source
     "live": "--live",
+    "max_input_pixels": "--max-input-pixels",
     "realtime": "--realtime",
     "transport": "--rtsp-transport",
     "open_timeout_s": "--timeout",
@@ -152,6 +153,12 @@ def add_enhance(sub: argparse._SubParsersAction) -> None:
         help="another output besides -o (repeatable)",
     )
     o.add_argument("--stats-json", metavar="PATH", help="write the run's statistics as JSON")
+    g.add_argument(
+        "--max-input-pixels",
+        type=int,
+        metavar="N",
+        help="refuse input frames of more pixels than N, from the header (default 8192x8192)",
+    )
     o.add_argument("--no-progress", action="store_true", help="no progress bar (files)")
     lv = p.add_argument_group(
         "live streams and cameras",

@@ -56,6 +56,8 @@ from streamsr._url import is_url, redact_url, scrub_exception
 log = logging.getLogger(__name__)
 
 MAX_SIDE_PX = 8192
+MAX_INPUT_PIXELS = 8192 * 8192
+"""Default largest input frame (``max_pixels``); ``--max-input-pixels`` changes it."""
 """Default cap on a frame side: larger inputs are refused before any pixel is decoded."""
 
 DISCONTINUITY_S = 1.0
@@ -93,7 +95,9 @@ class VideoSource(Closing):
     ``options`` go to FFmpeg (``av.open(options=...)``, e.g. ``{"rtsp_transport": "tcp"}``);
     ``timeout`` is PyAV's ``(open_s, read_s)`` (or one number for both) and a stall past it
     raises :class:`~streamsr.StreamTimeoutError`. ``format`` forces a demuxer (``"lavfi"``,
-    ``"v4l2"``). ``max_side`` refuses frames wider or taller than that many pixels;
+    ``"v4l2"``). ``max_side`` refuses frames wider or taller than that many pixels, and
+    ``max_pixels`` frames of more pixels than that, both from the stream header when it says
+    (before anything is decoded) and again on every decoded frame;
     ``audio=False`` demuxes the video stream only.
     """
 
@@ -105,10 +109,14 @@ class VideoSource(Closing):
         options: Mapping[str, str] | None = None,
         timeout: float | tuple[float, float] | None = None,
         max_side: int = MAX_SIDE_PX,
+        max_pixels: int = MAX_INPUT_PIXELS,
         audio: bool = True,
     ) -> None:
         if not is_int(max_side) or max_side < 1:
             raise ConfigError(f"max_side must be a positive int (pixels), got {max_side!r}")
+        if not is_int(max_pixels) or max_pixels < 1:
+            raise ConfigError(f"max_pixels must be a positive int, got {max_pixels!r}")
+        self._max_pixels = max_pixels
         _check_timeout(timeout)
         self._url = is_url(location)
         raw = str(location) if self._url else os.fspath(location)
@@ -201,12 +209,20 @@ class VideoSource(Closing):
                 f"unsupported video codec in {self.name}: this FFmpeg build has no decoder "
                 f"for it ({_describe(video)})"
             )
-        if ctx.width > self._max_side or ctx.height > self._max_side:
-            raise SourceError(
-                f"frame size {ctx.width}x{ctx.height} of {self.name} exceeds the limit of "
-                f"{self._max_side} px per side"
-            )
+        self._check_size(ctx.width, ctx.height)
         return video
+
+    def _check_size(self, w: int, h: int) -> None:
+        if w > self._max_side or h > self._max_side:
+            raise SourceError(
+                f"frame size {w}x{h} of {self.name} exceeds the limit of {self._max_side} px "
+                "per side"
+            )
+        if w * h > self._max_pixels:
+            raise SourceError(
+                f"frame size {w}x{h} ({w * h:,} pixels) of {self.name} exceeds the limit of "
+                f"{self._max_pixels:,} pixels (--max-input-pixels)"
+            )
 
     # -- context manager ----------------------------------------------------------------------
 
@@ -385,11 +401,7 @@ class VideoSource(Closing):
             log.warning("%s: more damaged packets; only their total is logged", self.name)
 
     def _to_rgb24(self, vf: VideoFrame) -> np.ndarray:
-        if vf.width > self._max_side or vf.height > self._max_side:
-            raise SourceError(
-                f"frame size {vf.width}x{vf.height} of {self.name} exceeds the limit of "
-                f"{self._max_side} px per side"
-            )
+        self._check_size(vf.width, vf.height)
         if vf.colorspace == _AVCOL_SPC_UNSPECIFIED and (vf.height >= 720 or vf.width >= 1280):
             # Untagged HD: read it with BT.709, as players (FFmpeg, mpv, browsers) do.
             rgb: np.ndarray = vf.to_ndarray(format="rgb24", src_colorspace="ITU709")

@@ -49,7 +49,7 @@ from streamsr._closing import Closing
 from streamsr._errors import ConfigError, SourceError, StreamSRError, StreamTimeoutError
 from streamsr._frame import Frame
 from streamsr._url import is_url, redact_url
-from streamsr.sources._file import MAX_SIDE_PX, VideoSource
+from streamsr.sources._file import MAX_INPUT_PIXELS, MAX_SIDE_PX, VideoSource
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +281,7 @@ class LiveSource(Closing):
         realtime: bool = False,
         camera: CameraOptions | None = None,
         max_side: int = MAX_SIDE_PX,
+        max_pixels: int = MAX_INPUT_PIXELS,
         stop: threading.Event | None = None,
         on_event: Callable[[SourceEvent], None] | None = None,
     ) -> None:
@@ -308,6 +309,7 @@ class LiveSource(Closing):
         self.reconnect_delay_s = float(reconnect_delay_s)
         self.realtime = bool(realtime)
         self._max_side = max_side
+        self._max_pixels = max_pixels
         self.stop_event = stop or threading.Event()
         """Set it (from any thread) to end :meth:`frames` and cut back-off waits short."""
         self.on_event = on_event
@@ -383,6 +385,7 @@ class LiveSource(Closing):
                 options=spec.options or None,
                 timeout=None if spec.kind == "file" else (self.open_timeout_s, self.read_timeout_s),
                 max_side=self._max_side,
+                max_pixels=self._max_pixels,
                 audio=False,
             )
             # Slice threads only: frame threads hold (threads - 1) frames back in the decoder,

@@ -8,7 +8,7 @@ from typing import Any
 
 from streamsr._check import check_bool, check_choice, check_int, check_number
 from streamsr._errors import ConfigError
-from streamsr.sources._file import VideoSource
+from streamsr.sources._file import MAX_INPUT_PIXELS, VideoSource
 from streamsr.sources._live import (
     DEFAULT_TIMEOUT_S,
     CameraOptions,
@@ -24,7 +24,8 @@ class SourceOptions:
     """``live``: run as a live stream (newest frame wins, drops counted) or offline (every
     frame, audio and timestamps kept). ``None`` decides by the input: network streams and
     cameras are live, files are offline unless ``realtime``. ``realtime``: play a file at its
-    own frame rate, as a camera would deliver it (implies live).
+    own frame rate, as a camera would deliver it (implies live). ``max_input_pixels``: larger
+    input frames are refused from the stream header, before anything is decoded.
 
     Live inputs only: ``transport`` (RTSP over ``tcp`` or ``udp``), ``open_timeout_s`` and
     ``read_timeout_s`` (seconds to connect, and allowed between two packets),
@@ -34,6 +35,7 @@ class SourceOptions:
 
     live: bool | None = None
     realtime: bool = False
+    max_input_pixels: int = MAX_INPUT_PIXELS
     transport: Transport = "tcp"
     open_timeout_s: float = DEFAULT_TIMEOUT_S
     read_timeout_s: float = DEFAULT_TIMEOUT_S
@@ -45,6 +47,7 @@ class SourceOptions:
         if self.live is not None:
             check_bool("live", self.live)
         check_bool("realtime", self.realtime)
+        check_int("max_input_pixels", self.max_input_pixels, 1, 1 << 31)
         check_choice("transport", self.transport, ("tcp", "udp"))
         check_number("open_timeout_s", self.open_timeout_s, 0.1, 3600)
         check_number("read_timeout_s", self.read_timeout_s, 0.1, 3600)
@@ -80,7 +83,7 @@ class SourceOptions:
         """The source these options describe: a :class:`~streamsr.sources.LiveSource` for a
         live run, else a :class:`~streamsr.sources.VideoSource` (every frame, audio too)."""
         if not live:
-            return VideoSource(location)
+            return VideoSource(location, max_pixels=self.max_input_pixels)
         return LiveSource(
             str(location),
             transport=self.transport,
@@ -89,4 +92,5 @@ class SourceOptions:
             reconnect_delay_s=self.reconnect_delay_s,
             realtime=self.realtime,
             camera=self.camera,
+            max_pixels=self.max_input_pixels,
         )

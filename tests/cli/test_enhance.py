@@ -304,3 +304,12 @@ def test_a_still_image_is_a_one_frame_video(tmp_path: Path) -> None:
     r = _cli("enhance", str(img), "-o", str(out), "--no-progress")
     assert r.returncode == 0, r.stderr[-2000:]
     assert _counts(out)[0] == 1 and _counts(out)[2] == (240, 180)
+
+
+def test_max_input_pixels_refuses_larger_frames_from_the_header(clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    r = _cli("enhance", str(clip), "-o", str(out), "--max-input-pixels", "10000")
+    assert r.returncode == 1
+    errs = _errors(r.stderr)
+    assert len(errs) == 1 and "160x120 (19,200 pixels)" in errs[0] and "10,000" in errs[0], r.stderr
+    assert not out.exists()
