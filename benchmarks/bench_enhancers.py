@@ -11,12 +11,15 @@ Reported: the median over reps; on CUDA the device time from CUDA events beside 
 ``--mixed N`` adds an ``Enhancer.enhance`` run over N crops of different sizes (as a frame
 with several faces gives), with and without size buckets.
 
-Uses the shipped weights ``srcnn-955_x{S}_clean.pt`` when present, else a randomly
-initialised network (timing does not depend on the weights).
+Uses the shipped weights ``{arch}_x{S}_clean.pt`` when present, else a randomly
+initialised network (timing does not depend on the weights). ``--arch`` takes several
+networks, comma-separated: they take turns with the backends in every cell, so that their
+ratios hold too.
 
     python benchmarks/bench_enhancers.py                      # every available backend
     python benchmarks/bench_enhancers.py --backends cpu,onnxruntime --sizes 128 --batches 1,8
     python benchmarks/bench_enhancers.py --json --mixed 8
+    python benchmarks/bench_enhancers.py --arch fsrcnn-s,srcnn-915s --scale 2 --sizes 228,800
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import torch
 
 from streamsr._errors import StreamSRError
 from streamsr.enhance._enhancer import Enhancer
-from streamsr.enhance._srcnn import SRCNN, build_srcnn
+from streamsr.enhance._srcnn import ARCHS, Network, build_srcnn
 from streamsr.enhance._weights import load_weights_file, shipped_weights_path
 from streamsr.enhance.backends import Backend
 from streamsr.enhance.backends._select import importable, make_backend
@@ -42,15 +45,15 @@ from streamsr.enhance.backends._select import importable, make_backend
 MAX_REPS = 200  # per cell and backend
 
 
-def load_model(arch: str, scale: int) -> tuple[SRCNN, str]:
+def load_model(arch: str, scale: int) -> tuple[Network, str]:
     path = shipped_weights_path(arch, scale, "clean")
-    model = build_srcnn(arch)
+    model = build_srcnn(arch, scale=scale)
     if path.is_file():
         state, _ = load_weights_file(path)
         model.load_state_dict(state)
         return model, path.name
     torch.manual_seed(0)
-    return build_srcnn(arch), "random init"
+    return build_srcnn(arch, scale=scale), "random init"
 
 
 class BackendBench:
@@ -59,9 +62,10 @@ class BackendBench:
     name: ClassVar[str]
     device_type: ClassVar[str] = "cpu"
 
-    def __init__(self, model: SRCNN, *, arch: str, scale: int) -> None:
+    def __init__(self, model: Network, *, arch: str, scale: int) -> None:
         self.model, self.arch, self.scale = model, arch, scale
         self.label = self.name if self.device_type == "cpu" else f"{self.name}:cuda"
+        self.label = f"{arch}/{self.label}"
         self.backend: Backend | None = None
         self._y = np.empty((0, 0, 0), np.uint8)
 
@@ -121,7 +125,7 @@ class PlainEagerBackend:
 
     name = "eager-nchw"
 
-    def __init__(self, model: SRCNN) -> None:
+    def __init__(self, model: Network) -> None:
         self._model = copy.deepcopy(model).eval()
 
     @torch.inference_mode()
@@ -207,7 +211,7 @@ def time_cell(
 
 
 def mixed_run(
-    model: SRCNN, backends: list[tuple[str, str]], scale: int, n: int, arch: str
+    model: Network, backends: list[tuple[str, str]], scale: int, n: int, arch: str
 ) -> list[dict[str, Any]]:
     """``Enhancer.enhance`` over ``n`` crops of mixed sizes, buckets off and on, for each
     ``(backend name, device type)``."""
@@ -272,7 +276,7 @@ def main() -> int:
         help="crops per call (default 1,8,32,128 on CUDA; 1,8,32 on the CPU, where 128 is minutes)",
     )
     ap.add_argument("--scale", type=int, default=4, choices=(2, 3, 4))
-    ap.add_argument("--arch", default="srcnn-955")
+    ap.add_argument("--arch", default="srcnn-955", help=f"comma-separated, from {', '.join(ARCHS)}")
     ap.add_argument("--threads", type=int, help="torch (and ONNX Runtime) intra-op threads")
     ap.add_argument(
         "--mixed",
@@ -289,28 +293,35 @@ def main() -> int:
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
-    model, weights = load_model(a.arch, a.scale)
+    archs = [x for x in a.arch.split(",") if x]
+    for arch in archs:
+        if arch not in ARCHS:
+            ap.error(f"unknown arch {arch!r}; choose from {', '.join(ARCHS)}")
+    models = {arch: load_model(arch, a.scale) for arch in archs}
     benches: list[BackendBench] = []
     skipped = []
     for name in a.backends.split(","):
         if name not in BENCHES:
             ap.error(f"unknown backend {name!r}; choose from {', '.join(BENCHES)}")
-        for cls in BENCHES[name]:
-            b = cls(model, arch=a.arch, scale=a.scale)
-            why = b.unavailable()
-            if why:
-                skipped.append(f"{b.label} ({why})")
-                continue
-            try:
-                b.setup()
-            except StreamSRError as exc:
-                skipped.append(f"{b.label} ({exc})")
-                continue
-            benches.append(b)
+    for arch, (model, _) in models.items():
+        for name in a.backends.split(","):
+            for cls in BENCHES[name]:
+                b = cls(model, arch=arch, scale=a.scale)
+                why = b.unavailable()
+                if why:
+                    skipped.append(f"{b.label} ({why})")
+                    continue
+                try:
+                    b.setup()
+                except StreamSRError as exc:
+                    skipped.append(f"{b.label} ({exc})")
+                    continue
+                benches.append(b)
     on_gpu = any(b.device_type == "cuda" for b in benches)
     batches = a.batches or ([1, 8, 32, 128] if on_gpu else [1, 8, 32])
+    weights = ", ".join(f"{arch}: {w}" for arch, (_, w) in models.items())
     print(
-        f"# {a.arch} x{a.scale} ({weights}); torch {torch.__version__}, "
+        f"# x{a.scale} ({weights}); torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads; skipped: {', '.join(skipped) or 'none'}",
         file=sys.stderr,
     )
@@ -325,7 +336,7 @@ def main() -> int:
                 row: dict[str, Any] = {
                     "backend": b.name,
                     "device": b.device_type,
-                    "arch": a.arch,
+                    "arch": b.arch,
                     "scale": a.scale,
                     "size": size,
                     "batch": batch,
@@ -341,15 +352,22 @@ def main() -> int:
                 print(f"# done {size}px x{batch}", file=sys.stderr, flush=True)
     for b in benches:
         b.teardown()
-    pairs = [(b.name, b.device_type) for b in benches if not isinstance(b, PlainEagerBench)]
-    mixed = mixed_run(model, pairs, a.scale, a.mixed, a.arch) if a.mixed else []
+    mixed = []
+    for arch, (model, _) in models.items():
+        pairs = [
+            (b.name, b.device_type)
+            for b in benches
+            if b.arch == arch and not isinstance(b, PlainEagerBench)
+        ]
+        mixed += mixed_run(model, pairs, a.scale, a.mixed, arch) if a.mixed else []
     if a.json:
         print(json.dumps(rows + mixed, indent=1))
         return 0
     print_table(rows)
     for m in mixed:
         print(
-            f"enhance() of {m['crops']} mixed crops ({min(m['sizes'])}-{max(m['sizes'])} px) "
+            f"{m['arch']}: enhance() of {m['crops']} mixed crops "
+            f"({min(m['sizes'])}-{max(m['sizes'])} px) "
             f"{m['backend']:<12}{m['device']:<5} buckets {'on ' if m['buckets'] else 'off'}: "
             f"{m['ms_per_call']:8.1f} ms ({m['crops_per_s']:.1f} crops/s)"
         )
@@ -358,22 +376,26 @@ def main() -> int:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     head = (
-        f"{'backend':<14}{'device':<7}{'size':>6}{'batch':>7}{'ms/batch':>11}{'ms/crop':>10}"
+        f"{'arch':<12}{'backend':<14}{'device':<7}{'size':>6}{'batch':>7}{'ms/batch':>11}{'ms/crop':>10}"
         f"{'crops/s':>10}{'dev ms':>9}{'vs cpu':>9}{'vs nchw':>9}"
     )
     print(head)
     print("-" * len(head))
 
-    def ratios(name: str) -> dict[tuple[int, int], float]:
-        return {(r["size"], r["batch"]): r["ms_per_crop"] for r in rows if r["backend"] == name}
+    def ratios(name: str) -> dict[tuple[str, int, int], float]:
+        return {
+            (r["arch"], r["size"], r["batch"]): r["ms_per_crop"]
+            for r in rows
+            if r["backend"] == name
+        }
 
     cpu, nchw = ratios("cpu"), ratios("eager-nchw")
     for r in rows:
-        cell = (r["size"], r["batch"])
+        cell = (r["arch"], r["size"], r["batch"])
         vs = [f"{b[cell] / r['ms_per_crop']:.2f}x" if cell in b else "" for b in (cpu, nchw)]
         dev = f"{r['device_ms_per_batch']:.2f}" if "device_ms_per_batch" in r else ""
         print(
-            f"{r['backend']:<14}{r['device']:<7}{r['size']:>6}{r['batch']:>7}"
+            f"{r['arch']:<12}{r['backend']:<14}{r['device']:<7}{r['size']:>6}{r['batch']:>7}"
             f"{r['ms_per_batch']:>11.2f}{r['ms_per_crop']:>10.2f}{r['crops_per_s']:>10.1f}"
             f"{dev:>9}{vs[0]:>9}{vs[1]:>9}"
         )

@@ -1,4 +1,4 @@
-"""Enhance: the SRCNN, its weights, its backends and ``load_enhancer`` (inference only).
+"""Enhance: the SRCNN and FSRCNN, their weights, backends and ``load_enhancer`` (inference only).
 
 Training and evaluation live in :mod:`streamsr.training`, which imports this package.
 """

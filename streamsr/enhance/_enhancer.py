@@ -20,7 +20,7 @@ import torch
 
 from streamsr._errors import ConfigError, WeightsError
 from streamsr.enhance._resize import upscale_bicubic
-from streamsr.enhance._srcnn import ARCHS, SRCNN, build_srcnn
+from streamsr.enhance._srcnn import ARCHS, Network, build_srcnn, is_scale_bound
 from streamsr.enhance._weights import load_weights_file, shipped_weights_path
 from streamsr.enhance.backends import Backend
 from streamsr.enhance.backends._base import MAX_BATCH, bucket_side
@@ -73,16 +73,17 @@ def resolve_device(device: str) -> torch.device:
 
 
 class Enhancer:
-    """An SRCNN ready for inference. Build with :func:`load_enhancer`.
+    """A network (SRCNN or FSRCNN) ready for inference. Build with :func:`load_enhancer`.
 
     ``buckets=True`` pads each upscaled luma plane (edge replication, bottom and right) up to
     the smallest square of :data:`~streamsr.enhance.backends.BUCKET_SIDES` that holds it, so
     that crops of different sizes share one batch and fixed-shape backends see few shapes;
     the output is cut back to the crop. Inside the crop only the last four rows and columns
-    can change (the inner layers see real neighbours instead of replicated ones): on face
-    crops about 65 dB PSNR against the unpadded path, at most a few levels, up to ten in the
-    outermost two pixels, which the feathered paste-back hides. Planes larger than the
-    largest bucket keep their size.
+    can change for srcnn-955 (the inner layers see real neighbours instead of replicated
+    ones): on face crops about 65 dB PSNR against the unpadded path, at most a few levels, up
+    to ten in the outermost two pixels, which the feathered paste-back hides. An FSRCNN sees
+    further (its layers run on the low-resolution grid): there the band is about
+    ``valid_crop`` pixels wide. Planes larger than the largest bucket keep their size.
     """
 
     def __init__(
@@ -194,11 +195,12 @@ def default_arch(scale: int, *, live: bool) -> str:
 
 def load_model(
     scale: int, *, arch: str | None, variant: str, weights: str | Path | None
-) -> tuple[SRCNN, dict[str, Any]]:
+) -> tuple[Network, dict[str, Any]]:
     """Build ``arch`` and load its weights (the shipped ones when ``weights`` is None).
 
     ``arch=None``: the one the ``weights`` file names, or :data:`OFFLINE_ARCH` for the shipped
-    weights.
+    weights. Weights are for the scale their metadata names; for an FSRCNN that scale is
+    also part of the network's shape.
     """
     if scale not in SCALES:
         raise ConfigError(f"scale must be one of {SCALES}, got {scale!r}")
@@ -226,8 +228,16 @@ def load_model(
     if meta.get("arch") != arch:
         raise WeightsError(f"weights {path} are for {meta.get('arch')}, not {arch}")
     if meta.get("scale") != scale:
-        raise WeightsError(f"weights {path} are for scale x{meta.get('scale')}, not x{scale}")
-    model = build_srcnn(arch)
+        bound = (
+            f" ({arch} computes at the low resolution: its weights serve only the scale they "
+            "were trained for)"
+            if is_scale_bound(arch)
+            else ""
+        )
+        raise WeightsError(
+            f"weights {path} are for scale x{meta.get('scale')}, not x{scale}{bound}"
+        )
+    model = build_srcnn(arch, scale=scale)
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
@@ -246,7 +256,7 @@ def load_enhancer(
     buckets: bool | None = None,
     max_batch: int = MAX_BATCH,
 ) -> Enhancer:
-    """Load an SRCNN enhancer.
+    """Load an enhancer (an SRCNN, or an FSRCNN computing at the low resolution).
 
     ``arch``: one of :data:`~streamsr.enhance._srcnn.ARCHS`; None: the one a ``weights`` file
     names, or :data:`OFFLINE_ARCH` (srcnn-955) for the shipped weights.

@@ -21,7 +21,7 @@ import torch
 
 from streamsr._errors import ConfigError, SinkError
 from streamsr.enhance._enhancer import load_model
-from streamsr.enhance._srcnn import SRCNN
+from streamsr.enhance._srcnn import Network
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def export_model(
         raise SinkError(f"cannot write {out}: {exc}") from exc
 
 
-def _export_onnx(model: SRCNN, meta: dict[str, Any], out: Path, *, variant: str) -> Path:
+def _export_onnx(model: Network, meta: dict[str, Any], out: Path, *, variant: str) -> Path:
     from streamsr.enhance.backends._onnx import import_onnx, srcnn_to_onnx
 
     onnx = import_onnx()
@@ -78,7 +78,7 @@ def _export_onnx(model: SRCNN, meta: dict[str, Any], out: Path, *, variant: str)
     return out
 
 
-def _export_tensorrt(model: SRCNN, out: Path, *, arch: str, scale: int) -> Path:
+def _export_tensorrt(model: Network, out: Path, *, arch: str, scale: int) -> Path:
     from streamsr.enhance.backends._base import BUCKET_SIDES, MAX_BATCH
     from streamsr.enhance.backends._cuda import fp16_model
     from streamsr.enhance.backends._tensorrt import (

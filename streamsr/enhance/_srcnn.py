@@ -18,8 +18,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-ArchName = Literal["srcnn-955", "srcnn-915", "srcnn-915s", "srcnn-315"]
-ARCHS: tuple[str, ...] = get_args(ArchName)
+from streamsr.enhance._fsrcnn import FSRCNN, FSRCNN_ARCHS, build_fsrcnn
+
+SrcnnName = Literal["srcnn-955", "srcnn-915", "srcnn-915s", "srcnn-315"]
+SRCNN_ARCHS: tuple[str, ...] = get_args(SrcnnName)
+ARCHS: tuple[str, ...] = SRCNN_ARCHS + FSRCNN_ARCHS
+"""Every network buildable by name: the SRCNNs (scale-agnostic) and the FSRCNNs of
+:mod:`streamsr.enhance._fsrcnn` (one scale each, computing at the low resolution)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +87,26 @@ class SRCNN(nn.Module):
         return x[..., c:-c, c:-c] + r
 
 
-def build_srcnn(arch: str, channels: int = 1) -> SRCNN:
-    """Build an untrained SRCNN by name; raise ``ValueError`` naming the allowed archs."""
+Network = SRCNN | FSRCNN
+"""What :func:`build_srcnn` builds: both take and return the bicubic-upscaled plane(s)."""
+
+
+def is_scale_bound(arch: str) -> bool:
+    """Whether the network's shape depends on the scale (its weights serve that scale only)."""
+    return arch in FSRCNN_ARCHS
+
+
+def build_srcnn(arch: str, channels: int = 1, *, scale: int | None = None) -> Network:
+    """Build an untrained network by name; raise ``ConfigError`` naming the allowed archs.
+
+    ``scale`` is needed by the FSRCNNs, whose shape depends on it, and ignored by the SRCNNs.
+    """
     from streamsr._errors import ConfigError
 
+    if arch in FSRCNN_ARCHS:
+        if scale is None:
+            raise ConfigError(f"arch {arch!r} is built for one scale: give scale=2, 3 or 4")
+        return build_fsrcnn(arch, scale=scale, channels=channels)
     try:
         spec = ARCH_SPECS[arch]
     except KeyError:

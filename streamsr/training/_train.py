@@ -1,4 +1,4 @@
-"""Training an SRCNN on face images: time- or step-bounded, resumable, seeded."""
+"""Training an SRCNN or FSRCNN on face images: time- or step-bounded, resumable, seeded."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -19,7 +20,7 @@ from torch import nn
 
 from streamsr._errors import ConfigError, DatasetError, WeightsError
 from streamsr.enhance._resize import upscale_bicubic
-from streamsr.enhance._srcnn import SRCNN, build_srcnn
+from streamsr.enhance._srcnn import SRCNN, Network, build_srcnn, is_scale_bound
 from streamsr.enhance._weights import load_checkpoint_file, save_weights
 from streamsr.training._degrade import EVAL_DEGRADATIONS, Protocol
 from streamsr.training._metrics import psnr
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SCALES = (2, 3, 4)
 PATCH = 72  # divisible by 2, 3 and 4
+MIN_VALID_PX = 40  # output pixels per side a training patch keeps after the unpadded layers
 VAL_CROP = 120
 VAL_MAX = 150
 
@@ -61,7 +63,27 @@ class TrainOptions:
             raise ConfigError(f"--steps must be positive, got {self.steps}")
         if self.degrade not in ("clean", "realistic"):
             raise ConfigError(f"degrade must be 'clean' or 'realistic', got {self.degrade!r}")
-        build_srcnn(self.arch)  # raises ConfigError naming the allowed archs
+        build_srcnn(self.arch, scale=self.scale)  # raises ConfigError naming the allowed archs
+
+
+def patch_size(model: Network, scale: int) -> int:
+    """HR patch side for ``model``: :data:`PATCH`, or larger (a multiple of 12, so of every
+    scale) where the unpadded layers would leave less than :data:`MIN_VALID_PX` of it. An
+    FSRCNN loses its receptive field on the low-resolution grid, ``scale`` times more output
+    pixels than an SRCNN of the same depth."""
+    need = 2 * model.valid_crop + MIN_VALID_PX
+    p = max(PATCH, -(-need // 12) * 12)
+    assert p % scale == 0
+    return p
+
+
+def param_groups(model: Network, lr: float) -> list[dict[str, Any]]:
+    """Adam groups: ``lr`` for every layer but the last, a tenth of it for the last (the
+    reconstruction of SRCNN, the up-sampling of FSRCNN), as the papers train them."""
+    head = model.reconstruct if isinstance(model, SRCNN) else model.upsample
+    head_ids = {id(p) for p in head.parameters()}
+    body = [p for p in model.parameters() if id(p) not in head_ids]
+    return [{"params": body, "lr": lr}, {"params": list(head.parameters()), "lr": lr * 0.1}]
 
 
 def _val_crops(
@@ -89,7 +111,7 @@ def _y601(ycrcb_y: np.ndarray) -> np.ndarray:
 
 @torch.inference_mode()
 def validate(
-    model: SRCNN, crops: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], scale: int
+    model: Network, crops: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], scale: int
 ) -> tuple[float, float]:
     """Mean PSNR-Y (dB) of (model, bicubic) on validation crops; ``scale`` px border shaved."""
     model.eval()
@@ -130,7 +152,9 @@ def train(opts: TrainOptions) -> dict[str, object]:
                 f"too few images ({len(paths)}) to hold out a validation part; pass --val DIR"
             )
     t0 = time.monotonic()
-    train_set = load_images(train_paths, min_side=PATCH)
+    model = build_srcnn(opts.arch, scale=opts.scale)
+    patch = patch_size(model, opts.scale)
+    train_set = load_images(train_paths, min_side=patch)
     val_set = load_images(val_paths, min_side=VAL_CROP // 2)
     log.info(
         "data: %d training images, %d validation images, %d unreadable or too small skipped (%.0f s)",
@@ -144,13 +168,7 @@ def train(opts: TrainOptions) -> dict[str, object]:
     protocols = ("clean",) if opts.degrade == "clean" else ("clean", "realistic")
     val_crops = [c for p in protocols for c in _val_crops(val_set.images, opts.scale, p)]
 
-    model = build_srcnn(opts.arch)
-    opt = torch.optim.Adam(
-        [
-            {"params": [*model.extract.parameters(), *model.mapping.parameters()], "lr": opts.lr},
-            {"params": model.reconstruct.parameters(), "lr": opts.lr * 0.1},
-        ]
-    )
+    opt = torch.optim.Adam(param_groups(model, opts.lr))
     base_lrs = [g["lr"] for g in opt.param_groups]
     step, elapsed_before, init_note = 0, 0.0, None
     if opts.resume is not None:
@@ -172,6 +190,12 @@ def train(opts: TrainOptions) -> dict[str, object]:
             raise WeightsError(
                 f"--init weights {opts.init} are {init_meta.get('arch')}, not {opts.arch}"
             )
+        if is_scale_bound(opts.arch) and init_meta.get("scale") != opts.scale:
+            raise WeightsError(
+                f"--init weights {opts.init} are {opts.arch} x{init_meta.get('scale')}, not "
+                f"x{opts.scale}: this network's shape depends on the scale (train it from "
+                "scratch for another scale)"
+            )
         model.load_state_dict(sd)
         init_note = f"{Path(opts.init).name} ({init_meta.get('arch')} x{init_meta.get('scale')})"
     model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
@@ -179,7 +203,7 @@ def train(opts: TrainOptions) -> dict[str, object]:
     batches = PatchBatches(
         train_set,
         scale=opts.scale,
-        patch=PATCH,
+        patch=patch,
         batch=opts.batch,
         mode=opts.degrade,
         clean_fraction=opts.clean_fraction,
@@ -284,7 +308,7 @@ def train(opts: TrainOptions) -> dict[str, object]:
         "val_images": len(val_crops),
         "steps": step,
         "batch": opts.batch,
-        "patch": PATCH,
+        "patch": patch,
         "minutes": round(elapsed() / 60, 1),
         "seed": opts.seed,
         "init": init_note,

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from streamsr import ConfigError
-from streamsr.enhance._srcnn import ARCHS, build_srcnn
+from streamsr.enhance._srcnn import ARCHS, SRCNN, SRCNN_ARCHS, build_srcnn
 
 
 @pytest.mark.parametrize(
@@ -16,6 +16,7 @@ from streamsr.enhance._srcnn import ARCHS, build_srcnn
 )
 def test_shapes_per_variant(arch: str, kernels: tuple[int, int, int], n_params: int) -> None:
     m = build_srcnn(arch)
+    assert isinstance(m, SRCNN)
     assert (
         m.extract.kernel_size[0],
         m.mapping.kernel_size[0],
@@ -52,4 +53,4 @@ def test_relu_after_first_two_layers_only() -> None:
 def test_unknown_arch_names_the_choices() -> None:
     with pytest.raises(ConfigError, match="srcnn-955"):
         build_srcnn("srcnn-999")
-    assert len(ARCHS) == 4
+    assert len(SRCNN_ARCHS) == 4 and set(SRCNN_ARCHS) < set(ARCHS)

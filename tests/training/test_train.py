@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from streamsr import ConfigError, DatasetError
+from streamsr import ConfigError, DatasetError, WeightsError
 from streamsr.enhance._srcnn import build_srcnn
 from streamsr.enhance._weights import load_weights_file
 from streamsr.training import TrainOptions, train
@@ -149,6 +149,33 @@ def test_unreadable_images_are_skipped_and_counted(tmp_path: Path) -> None:
     (data / "sub" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     s = load_images(find_images([data]), min_side=72)
     assert len(s.images) == 4 and s.unreadable == 1
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("arch", ["srcnn-955", "srcnn-315", "fsrcnn-s", "fsrcnn"])
+def test_patches_are_multiples_of_the_scale_and_keep_enough_output(arch: str, scale: int) -> None:
+    from streamsr.training._train import MIN_VALID_PX, PATCH, patch_size
+
+    m = build_srcnn(arch, scale=scale)
+    p = patch_size(m, scale)
+    assert p % scale == 0 and p >= PATCH
+    assert p - 2 * m.valid_crop >= MIN_VALID_PX
+    if arch.startswith("srcnn"):
+        assert p == PATCH  # the SRCNNs train exactly as before
+
+
+def test_fsrcnn_trains_and_refuses_init_weights_of_another_scale(tmp_path: Path) -> None:
+    data = _faces_folder(tmp_path)
+    val = tmp_path / "val"
+    shutil.copytree(data, val)
+    kw = {"data": (str(data),), "val": (str(val),), "batch": 4, "arch": "fsrcnn-s", "seed": 1}
+    out = tmp_path / "x2.pt"
+    meta = train(TrainOptions(scale=2, out=out, steps=4, **kw))  # type: ignore[arg-type]
+    assert meta["arch"] == "fsrcnn-s" and meta["scale"] == 2 and meta["patch"] == 72
+    sd, _ = load_weights_file(out)
+    assert sd["upsample.weight"].shape[0] == 4  # scale**2 output planes
+    with pytest.raises(WeightsError, match=r"fsrcnn-s x2, not x4"):
+        train(TrainOptions(scale=4, out=tmp_path / "x4.pt", steps=1, init=out, **kw))  # type: ignore[arg-type]
 
 
 def test_missing_and_empty_data_folders(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from streamsr.enhance._srcnn import SRCNN
+from streamsr.enhance._srcnn import Network
 from streamsr.enhance.backends._base import check_luma, luma_to_tensor, tensor_to_luma
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class CompileBackend:
 
     name = "compile"
 
-    def __init__(self, model: SRCNN, *, device: torch.device) -> None:
+    def __init__(self, model: Network, *, device: torch.device) -> None:
         import torch._dynamo
 
         self.device = device

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from streamsr.enhance._srcnn import SRCNN
+from streamsr.enhance._srcnn import Network
 from streamsr.enhance.backends._base import (
     BATCH_BUCKETS,
     BUCKET_SIDES,
@@ -44,7 +44,7 @@ class _Graph:
     host_out: torch.Tensor
 
 
-def fp16_model(model: SRCNN, device: torch.device) -> SRCNN:
+def fp16_model(model: Network, device: torch.device) -> Network:
     """An fp16 channels_last copy of ``model`` on ``device`` (``model`` is left as it is)."""
     model = copy.deepcopy(model).to(device, torch.float16).eval()
     return model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
@@ -58,7 +58,7 @@ class CudaGraphBackend:
 
     def __init__(
         self,
-        model: SRCNN,
+        model: Network,
         *,
         device: torch.device,
         sides: tuple[int, ...] = BUCKET_SIDES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from streamsr.enhance._srcnn import SRCNN
+from streamsr.enhance._srcnn import Network
 from streamsr.enhance.backends._base import check_luma, luma_to_tensor, tensor_to_luma
 
 
@@ -14,7 +14,7 @@ class EagerBackend:
 
     fixed_shapes = False
 
-    def __init__(self, model: SRCNN, *, device: torch.device) -> None:
+    def __init__(self, model: Network, *, device: torch.device) -> None:
         self.device = device
         self.name = "cpu" if device.type == "cpu" else "cuda-eager"
         self._channels_last = device.type == "cpu"

@@ -1,9 +1,13 @@
-"""ONNX Runtime inference, and the SRCNN written as an ONNX graph.
+"""ONNX Runtime inference, and the SRCNN and FSRCNN written as ONNX graphs.
 
-The graph is built directly with ``onnx.helper`` rather than traced: the network is three
+The graphs are built directly with ``onnx.helper`` rather than traced: the networks are a few
 convolutions, and writing them out keeps the export free of torch's deprecated TorchScript
 exporter and of ``onnxscript``. The input is padded once with ``Pad(mode="edge")`` (replicate),
-then the unpadded convolutions run, as :meth:`SRCNN.forward` does.
+then the unpadded convolutions run, as :meth:`SRCNN.forward` does. The FSRCNN's padding
+depends on the input's size (up to a multiple of the scale), computed in the graph from its
+``Shape``; its ``pixel_unshuffle`` is ``SpaceToDepth`` (whose channel order differs from
+torch's for more than one input plane: the first convolution's input planes are permuted to
+match) and its ``PixelShuffle`` is ``DepthToSpace`` in ``CRD`` mode, which is torch's order.
 
 Input ``y`` and output ``y_out`` are ``(batch, 1, height, width)`` float32 luma in [0, 1]
 (full-range BT.601 Y / 255, bicubic-upscaled); batch, height and width are dynamic.
@@ -16,7 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from streamsr.enhance._srcnn import SRCNN
+from streamsr.enhance._fsrcnn import FSRCNN
+from streamsr.enhance._srcnn import Network
 from streamsr.enhance.backends._base import check_luma, missing_extra
 
 # Idle ORT worker threads spin before sleeping. Spinning made a lone 128 px crop about 15 %
@@ -43,10 +48,12 @@ def import_onnxruntime() -> Any:
     return onnxruntime
 
 
-def srcnn_to_onnx(model: SRCNN, *, metadata: dict[str, str] | None = None) -> Any:
+def srcnn_to_onnx(model: Network, *, metadata: dict[str, str] | None = None) -> Any:
     """The network as an ``onnx.ModelProto`` with dynamic batch, height and width."""
+    if isinstance(model, FSRCNN):
+        return fsrcnn_to_onnx(model, metadata=metadata)
     onnx = import_onnx()
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     nodes: list[Any] = []
     inits: list[Any] = []
@@ -75,10 +82,92 @@ def srcnn_to_onnx(model: SRCNN, *, metadata: dict[str, str] | None = None) -> An
             nodes.append(helper.make_node("Relu", [x], [f"{name}.relu"]))
             x = f"{name}.relu"
     nodes.append(helper.make_node("Add", [INPUT_NAME, "residual"], [OUTPUT_NAME]))
-    dims: list[str | int | None] = ["batch", model.channels, "height", "width"]
+    return _finish(onnx, "srcnn", nodes, inits, model.channels, metadata)
+
+
+def fsrcnn_to_onnx(model: FSRCNN, *, metadata: dict[str, str] | None = None) -> Any:
+    """The FSRCNN as an ``onnx.ModelProto`` with dynamic batch, height and width."""
+    onnx = import_onnx()
+    from onnx import helper, numpy_helper
+
+    s, c, ch = model.scale, model.valid_crop, model.channels
+
+    def const(name: str, value: np.ndarray) -> str:
+        inits.append(numpy_helper.from_array(value, name))
+        return name
+
+    nodes: list[Any] = []
+    inits: list[Any] = []
+    # pads = [0, 0, c, c, 0, 0, c + (-H) % s, c + (-W) % s], from the input's shape.
+    nodes.append(helper.make_node("Shape", [INPUT_NAME], ["shape"], start=2, end=4))
+    scale_t = const("scale", np.array([s, s], np.int64))
+    nodes.append(helper.make_node("Mod", ["shape", scale_t], ["hw.mod"]))
+    nodes.append(helper.make_node("Sub", [scale_t, "hw.mod"], ["hw.short"]))
+    nodes.append(helper.make_node("Mod", ["hw.short", scale_t], ["hw.pad"]))
+    nodes.append(
+        helper.make_node("Add", ["hw.pad", const("crop", np.array([c, c], np.int64))], ["ends"])
+    )
+    begins = const("begins", np.array([0, 0, c, c, 0, 0], np.int64))
+    nodes.append(helper.make_node("Concat", [begins, "ends"], ["input.pads"], axis=0))
+    nodes.append(helper.make_node("Pad", [INPUT_NAME, "input.pads"], ["input.padded"], mode="edge"))
+    nodes.append(helper.make_node("SpaceToDepth", ["input.padded"], ["lr"], blocksize=s))
+    # SpaceToDepth's plane (i * s + j) * C + k is torch's pixel_unshuffle plane k * s * s + i * s + j.
+    perm = np.array([k * s * s + b for b in range(s * s) for k in range(ch)], np.int64)
+    x = "lr"
+    for name, conv, relu in model.layers():
+        w = conv.weight.detach().to("cpu", torch.float32).numpy()
+        if name == "extract":
+            w = w[:, perm]
+        assert conv.bias is not None
+        b = conv.bias.detach().to("cpu", torch.float32).numpy()
+        out = f"{name}.conv" if relu else "residual.lr"
+        k = int(conv.kernel_size[0])
+        nodes.append(
+            helper.make_node(
+                "Conv",
+                [x, const(f"{name}.weight", w), const(f"{name}.bias", b)],
+                [out],
+                kernel_shape=[k, k],
+            )
+        )
+        x = out
+        if relu:
+            nodes.append(helper.make_node("Relu", [x], [f"{name}.relu"]))
+            x = f"{name}.relu"
+    nodes.append(
+        helper.make_node("DepthToSpace", [x], ["residual.padded"], blocksize=s, mode="CRD")
+    )
+    # The residual covers the input padded up to a multiple of the scale: cut it back.
+    nodes.append(
+        helper.make_node(
+            "Slice",
+            [
+                "residual.padded",
+                const("zeros", np.array([0, 0], np.int64)),
+                "shape",
+                const("axes", np.array([2, 3], np.int64)),
+            ],
+            ["residual"],
+        )
+    )
+    nodes.append(helper.make_node("Add", [INPUT_NAME, "residual"], [OUTPUT_NAME]))
+    return _finish(onnx, "fsrcnn", nodes, inits, ch, metadata)
+
+
+def _finish(
+    onnx: Any,
+    name: str,
+    nodes: list[Any],
+    inits: list[Any],
+    channels: int,
+    metadata: dict[str, str] | None,
+) -> Any:
+    from onnx import TensorProto, helper
+
+    dims: list[str | int | None] = ["batch", channels, "height", "width"]
     graph = helper.make_graph(
         nodes,
-        "srcnn",
+        name,
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, dims)],
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, dims)],
         inits,
@@ -104,7 +193,7 @@ class OnnxRuntimeBackend:
     name = "onnxruntime"
     fixed_shapes = False
 
-    def __init__(self, model: SRCNN, *, device: torch.device) -> None:
+    def __init__(self, model: Network, *, device: torch.device) -> None:
         ort = import_onnxruntime()
         self.device = device
         if device.type == "cuda":

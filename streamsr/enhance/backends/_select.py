@@ -21,7 +21,7 @@ from typing import Literal, get_args
 import torch
 
 from streamsr._errors import ConfigError
-from streamsr.enhance._srcnn import SRCNN
+from streamsr.enhance._srcnn import Network
 from streamsr.enhance.backends._base import Backend
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def resolve_backend(backend: str, device: str) -> tuple[str, torch.device]:
 
 
 def make_backend(
-    backend: str, model: SRCNN, device: torch.device, *, arch: str, scale: int
+    backend: str, model: Network, device: torch.device, *, arch: str, scale: int
 ) -> Backend:
     """Build the named (concrete, not ``auto``) backend around a copy of ``model``."""
     model = copy.deepcopy(model)  # backends convert their model in place (device, dtype, layout)

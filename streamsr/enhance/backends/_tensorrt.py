@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from streamsr.enhance._srcnn import SRCNN
+from streamsr.enhance._srcnn import Network
 from streamsr.enhance.backends._base import (
     BUCKET_SIDES,
     MAX_BATCH,
@@ -64,7 +64,7 @@ def cache_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "streamsr" / "trt"
 
 
-def weights_digest(model: SRCNN) -> str:
+def weights_digest(model: Network) -> str:
     h = hashlib.sha256()
     for k, v in sorted(model.state_dict().items()):
         h.update(k.encode())
@@ -102,7 +102,7 @@ def engine_path(folder: Path, key: dict[str, Any]) -> Path:
 
 
 def build_engine(
-    model_fp16: SRCNN, side: int, device: torch.device, max_batch: int = MAX_BATCH
+    model_fp16: Network, side: int, device: torch.device, max_batch: int = MAX_BATCH
 ) -> tuple[Any, list[Any], Any]:
     """Compile one bucket; returns the module, its example inputs and dynamic shapes."""
     torch_tensorrt = import_torch_tensorrt()
@@ -161,7 +161,7 @@ class TensorRTBackend:
 
     def __init__(
         self,
-        model: SRCNN,
+        model: Network,
         *,
         device: torch.device,
         arch: str,
