@@ -94,7 +94,8 @@ def add_enhance(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--arch",
         choices=ARCHS,
-        help="network (default: srcnn-955 for files, srcnn-915s for live streams; with "
+        help="network (default: fsrcnn-s at x2; at x3 srcnn-955 for files, srcnn-915s live; "
+        "at x4 srcnn-955 for files, fsrcnn-s live; with "
         "--weights, the one the file names)",
     )
     g.add_argument(

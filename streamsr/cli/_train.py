@@ -137,7 +137,11 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
         "--data", nargs="+", required=True, metavar="DIR", help="folders of high-quality images"
     )
     p.add_argument("--scale", type=int, choices=(2, 3, 4), required=True)
-    p.add_argument("--arch", choices=ARCHS, help="default: srcnn-955, or the one --weights names")
+    p.add_argument(
+        "--arch",
+        choices=ARCHS,
+        help="default: the file default (fsrcnn-s at x2, srcnn-955 at x3, x4), or the one --weights names",
+    )
     p.add_argument("--weights", metavar="PATH", help="weights file (default: the shipped ones)")
     p.add_argument(
         "--variant", choices=("clean", "video"), default="clean", help="which shipped weights"
@@ -181,7 +185,11 @@ def add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("onnx", "tensorrt"), required=True)
     p.add_argument("--scale", type=int, choices=(2, 3, 4), required=True)
     p.add_argument("--out", required=True, metavar="PATH")
-    p.add_argument("--arch", choices=ARCHS, help="default: srcnn-955, or the one --weights names")
+    p.add_argument(
+        "--arch",
+        choices=ARCHS,
+        help="default: the file default (fsrcnn-s at x2, srcnn-955 at x3, x4), or the one --weights names",
+    )
     p.add_argument("--variant", choices=("clean", "video"), default="clean")
     p.add_argument("--weights", metavar="PATH")
     p.set_defaults(func=_cmd_export)

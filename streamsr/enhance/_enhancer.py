@@ -178,18 +178,30 @@ def pad_luma(y: np.ndarray, dst: np.ndarray) -> None:
 
 
 OFFLINE_ARCH = "srcnn-955"
-"""The network for files: the best quality; nothing is dropped however long it takes."""
+"""The reference network, and the file default where no better one is shipped (x3, x4)."""
 LIVE_ARCH = "srcnn-915s"
-"""The network for live streams (weights shipped for x2, x3, x4): a sixth of srcnn-955's cost;
-on faces within 0.1 dB of it at x2, 0.15 dB behind at x3 and x4 with the video weights on
-degraded input (README, Quality)."""
+"""The live default where no FSRCNN is shipped (x3): a sixth of srcnn-955's cost."""
+DEFAULT_ARCHS: dict[bool, tuple[str, ...]] = {
+    # Files: the best measured quality. At x2 fsrcnn-s is both better on clean faces (+2.40 dB
+    # vs srcnn-955's +2.03 on the 23 eval faces; realistic, video weights: +0.55 vs +0.58) and
+    # a tenth of the cost; at x4 srcnn-955 stays ahead (+1.80 / +0.63 vs +1.64 / +0.48).
+    False: ("fsrcnn-s@2", OFFLINE_ARCH),
+    # Live: the cheapest network that keeps up, per scale: fsrcnn-s (x2, x4: 2.3-2.8x cheaper
+    # than srcnn-915s in ONNX Runtime and better at both scales), then srcnn-915s.
+    True: ("fsrcnn-s", LIVE_ARCH, OFFLINE_ARCH),
+}
+"""Preference order of the default network per mode (live or not); ``name@S`` only at scale S.
+The first whose ``clean`` and ``video`` weights are shipped for the scale is taken."""
 
 
 def default_arch(scale: int, *, live: bool) -> str:
-    """:data:`LIVE_ARCH` for a live stream when weights for ``scale`` are shipped, else
-    :data:`OFFLINE_ARCH`."""
-    if live and all(shipped_weights_path(LIVE_ARCH, scale, v).is_file() for v in VARIANTS):
-        return LIVE_ARCH
+    """The default network for ``scale`` in a live or file run (:data:`DEFAULT_ARCHS`)."""
+    for entry in DEFAULT_ARCHS[live]:
+        arch, _, only = entry.partition("@")
+        if only and int(only) != scale:
+            continue
+        if all(shipped_weights_path(arch, scale, v).is_file() for v in VARIANTS):
+            return arch
     return OFFLINE_ARCH
 
 
@@ -198,14 +210,14 @@ def load_model(
 ) -> tuple[Network, dict[str, Any]]:
     """Build ``arch`` and load its weights (the shipped ones when ``weights`` is None).
 
-    ``arch=None``: the one the ``weights`` file names, or :data:`OFFLINE_ARCH` for the shipped
-    weights. Weights are for the scale their metadata names; for an FSRCNN that scale is
+    ``arch=None``: the one the ``weights`` file names, or the file default
+    (:func:`default_arch`) for the shipped weights. Weights are for the scale their metadata names; for an FSRCNN that scale is
     also part of the network's shape.
     """
     if scale not in SCALES:
         raise ConfigError(f"scale must be one of {SCALES}, got {scale!r}")
     if arch is None and weights is None:
-        arch = OFFLINE_ARCH
+        arch = default_arch(scale, live=False)
     if arch is not None and arch not in ARCHS:
         raise ConfigError(f"unknown arch {arch!r}; choose one of {', '.join(ARCHS)}")
     if variant not in VARIANTS:
@@ -259,7 +271,8 @@ def load_enhancer(
     """Load an enhancer (an SRCNN, or an FSRCNN computing at the low resolution).
 
     ``arch``: one of :data:`~streamsr.enhance._srcnn.ARCHS`; None: the one a ``weights`` file
-    names, or :data:`OFFLINE_ARCH` (srcnn-955) for the shipped weights.
+    names, or the file default (:func:`default_arch`: fsrcnn-s at x2, srcnn-955 at x3 and
+    x4) for the shipped weights.
     ``weights=None`` loads the weights shipped in the package for ``arch``, ``scale`` and
     ``variant`` (``"clean"``: trained on clean downscales, best on good footage; ``"video"``:
     fine-tuned on blur, noise and compression, for webcam and surveillance video).

@@ -76,11 +76,15 @@ def test_bad_options(kwargs, error, match) -> None:  # type: ignore[no-untyped-d
         load_enhancer(**kwargs)
 
 
-def test_default_arch_live_and_offline() -> None:
-    for scale in (2, 3, 4):
-        assert default_arch(scale, live=False) == "srcnn-955"
-        assert default_arch(scale, live=True) == "srcnn-915s"
-    assert load_enhancer(2, device="cpu").arch == "srcnn-955"
+@pytest.mark.parametrize(
+    ("scale", "file_arch", "live_arch"),
+    [(2, "fsrcnn-s", "fsrcnn-s"), (3, "srcnn-955", "srcnn-915s"), (4, "srcnn-955", "fsrcnn-s")],
+)
+def test_default_arch_live_and_offline(scale: int, file_arch: str, live_arch: str) -> None:
+    """The measured best per scale and mode (README, Quality and Speed)."""
+    assert default_arch(scale, live=False) == file_arch
+    assert default_arch(scale, live=True) == live_arch
+    assert load_enhancer(scale, device="cpu").arch == file_arch
 
 
 def test_arch_is_read_from_a_weights_file(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -65,9 +65,9 @@ def test_latency_budget_skips_faces_but_frames_go_out(
 
 def test_live_default_network_is_the_cheap_one(face_clip: Path, tmp_path: Path) -> None:
     with Pipeline(face_clip, [tmp_path / "out.mkv"], **QUIET) as p:
-        assert p.enhancer.arch == "srcnn-915s"  # x2: the same quality at 1/6 of the cost
+        assert p.enhancer.arch == "fsrcnn-s"  # x2: computes at the low resolution
     with Pipeline(face_clip, [tmp_path / "out3.mkv"], scale=3, **QUIET) as p:
-        assert p.enhancer.arch == "srcnn-915s"
+        assert p.enhancer.arch == "srcnn-915s"  # no FSRCNN weights at x3
     w = str(shipped_weights_path("srcnn-955", 3, "video"))
     with Pipeline(face_clip, [tmp_path / "o.mkv"], scale=3, weights=w, **QUIET) as p:
         assert p.enhancer.arch == "srcnn-955"  # the arch a weights file names
