@@ -9,6 +9,7 @@ enhancer are anything that has their one method (:class:`Detector`, :class:`Crop
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from streamsr.faces._boxes import CROP_ENLARGE, MIN_CROP_PX
 from streamsr.faces._options import FaceOptions
 from streamsr.runtime._budget import EMA, Budget
 from streamsr.runtime._metrics import Metrics
+
+log = logging.getLogger(__name__)
 
 
 class Detector(Protocol):
@@ -149,8 +152,7 @@ class ComposeStage:
         self.scale = scale
         self.output_size_wh = output_size_wh
         self.smoother = ResidualSmoother() if options.temporal else None
-        self.resized = 0
-        """Frames resized because the input's size changed."""
+        self._warned_size: tuple[int, int] | None = None
 
     def run(self, w: Work) -> Work:
         """:meth:`compose` of a frame on its way, timed."""
@@ -178,7 +180,15 @@ class ComposeStage:
         )
         ow, oh = self.output_size_wh
         if out.shape[1] != ow or out.shape[0] != oh:
-            self.resized += 1
+            if self._warned_size != frame.size_wh:  # once per new input size
+                self._warned_size = frame.size_wh
+                log.warning(
+                    "input size changed to %dx%d: output frames resized to %dx%d for the open "
+                    "outputs",
+                    *frame.size_wh,
+                    ow,
+                    oh,
+                )
             shrink = out.shape[1] > ow
             out = cv2.resize(
                 out, (ow, oh), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC

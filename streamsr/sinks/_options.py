@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal, Protocol, get_args
+from typing import Any, Literal, Protocol
 
 from streamsr._check import check_bool, check_choice, check_number
 from streamsr._errors import ConfigError
@@ -15,7 +15,6 @@ from streamsr._frame import Frame
 from streamsr._url import is_url, redact_url
 
 OutputKind = Literal["file", "rtsp", "virtualcam", "preview"]
-OUTPUT_KINDS: tuple[str, ...] = get_args(OutputKind)
 LIVE_ONLY_KINDS = ("rtsp", "virtualcam", "preview")
 MAX_OUTPUT_PIXELS = 8192 * 4352
 """Largest output frame: what H.264, HEVC and AV1 level 6.2/6.3 decoders must accept (35.7 Mpx,
