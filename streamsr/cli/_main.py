@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from streamsr._errors import StreamSRError
 from streamsr.cli._common import EXIT_ERROR, EXIT_INTERRUPTED
 from streamsr.cli._enhance import add_enhance, add_run
-from streamsr.cli._train import add_eval, add_export, add_train
+from streamsr.cli._eval import add_eval
+from streamsr.cli._train import add_export, add_train
 
 log = logging.getLogger("streamsr")
 
