@@ -48,7 +48,7 @@ def measure(
     scale: int,
     frames: int,
     variant: str,
-    arch: str = "srcnn-955",
+    arch: str | None = None,
     weights: str | None = None,
     temporal: bool = True,
 ) -> dict[str, object]:
@@ -76,6 +76,8 @@ def measure(
             temporal=temporal,
         ) as p:
             sr = [f.rgb24 for f in p]
+            used = p.stats.variant
+            used_arch = p.enhancer.arch
     bic = [upscale_frame(f, scale) for f in lr]
     with FaceDetector() as det:
         boxes = [det.detect(f, 40 * i).xyxy for i, f in enumerate(hr)]
@@ -105,6 +107,8 @@ def measure(
         "scale": scale,
         "frames": len(hr),
         "variant": variant,
+        "variant_used": used,
+        "arch": used_arch,
         "temporal": temporal,
         "flicker_enhanced": round(m["enhanced"], 4),
         "flicker_bicubic": round(m["bicubic"], 4),
@@ -126,8 +130,8 @@ def main() -> int:
     ap.add_argument("--input", type=Path, nargs="+", default=[DEFAULT])
     ap.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
     ap.add_argument("--frames", type=int, default=90)
-    ap.add_argument("--variant", default="video", choices=("clean", "video"))
-    ap.add_argument("--arch", default="srcnn-955", choices=ARCHS)
+    ap.add_argument("--variant", default="auto", choices=("auto", "clean", "video"))
+    ap.add_argument("--arch", choices=ARCHS, help="default: the file default for the scale")
     ap.add_argument("--weights")
     ap.add_argument(
         "--no-temporal",
@@ -153,12 +157,14 @@ def main() -> int:
         print(json.dumps(rows))
         return 0
     print(
-        f"{'clip':<18}{'flicker enh/bic':>16}{'truth/bic':>11}{'temp.err enh/bic':>18}{'PSNR-Y enh':>12}{'bic':>8}"
+        f"{'clip':<18}{'flicker enh/bic':>16}{'truth/bic':>11}{'temp.err enh/bic':>18}"
+        f"{'PSNR-Y enh':>12}{'bic':>8}  weights"
     )
     for r in rows:
         print(
             f"{Path(str(r['input'])).stem:<18}{r['flicker_ratio']:>16.3f}{r['truth_ratio']:>11.3f}"
             f"{r['temporal_err_ratio']:>18.3f}{r['psnr_y_enhanced']:>12.2f}{r['psnr_y_bicubic']:>8.2f}"
+            f"  {r['arch']} {r['variant_used']}"
         )
     return 0
 

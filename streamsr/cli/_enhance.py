@@ -100,8 +100,9 @@ def add_enhance(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument(
         "--variant",
-        choices=("clean", "video"),
-        help="shipped weights: video (default; trained with blur, noise, compression) or clean",
+        choices=("auto", "clean", "video"),
+        help="shipped weights: auto (default: chosen from how blocky, blurred and noisy the "
+        "faces look; starts from video), video (trained with blur, noise, compression) or clean",
     )
     g.add_argument("--weights", metavar="PATH", help="weights file instead of the shipped ones")
     g.add_argument("--device", choices=("auto", "cpu", "cuda"))
@@ -325,7 +326,7 @@ def run_pipeline(
     ms = ", ".join(f"{k} {v:.1f}" for k, v in st.stage_ms.items())
     log.info(
         "%s %d frames in %.1f s (%.1f fps); %d with faces, %d faces enhanced, %d tracks, "
-        "%d dropped, %d decode errors; ms per frame: %s",
+        "%d dropped, %d decode errors; weights %s; ms per frame: %s",
         "interrupted after" if interrupted else "done:",
         st.frames_out,
         st.seconds,
@@ -335,6 +336,7 @@ def run_pipeline(
         st.tracks,
         st.frames_dropped,
         st.decode_errors,
+        st.variant or "-",
         ms,
     )
     stats_json = getattr(args, "stats_json", None)

@@ -10,6 +10,7 @@ is chosen by name in :func:`load_enhancer`.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from streamsr._errors import ConfigError, WeightsError
+from streamsr.enhance._auto import FIRST_CROPS, VariantChooser
 from streamsr.enhance._resize import upscale_bicubic
 from streamsr.enhance._srcnn import ARCHS, Network, build_srcnn, is_scale_bound
 from streamsr.enhance._weights import load_weights_file, shipped_weights_path
@@ -34,9 +36,10 @@ from streamsr.enhance.backends._select import (
 log = logging.getLogger(__name__)
 
 Device = Literal["auto", "cpu", "cuda"]
-Variant = Literal["clean", "video"]
+Variant = Literal["auto", "clean", "video"]
 SCALES = (2, 3, 4)
 VARIANTS = ("clean", "video")
+"""The shipped weight sets of every network and scale (``auto`` chooses between them)."""
 
 
 def preprocess(crop_rgb24: np.ndarray, scale: int) -> np.ndarray:
@@ -167,6 +170,82 @@ class Enhancer:
         return result
 
 
+class AutoEnhancer(Enhancer):
+    """An :class:`~streamsr.Enhancer` holding the ``clean`` and the ``video`` weights of one
+    network, with a :class:`VariantChooser` that picks between them from the crops it sees.
+    Build with ``load_enhancer(variant="auto")``."""
+
+    def __init__(self, clean: Enhancer, video: Enhancer) -> None:
+        if clean.scale != video.scale or clean.arch != video.arch:
+            raise ValueError("the clean and video enhancers must share arch and scale")
+        super().__init__(
+            video.backend,
+            scale=video.scale,
+            device=video.device,
+            meta=dict(video.meta, variant="auto"),
+            buckets=video.buckets,
+            max_batch=video.max_batch,
+        )
+        self.enhancers = {"clean": clean, "video": video}
+        self.chooser = VariantChooser()
+        self._lock = threading.Lock()
+        self._fed = False  # observe() is called by the pipeline: enhance() measures nothing
+        log.info(
+            "variant auto: starting from the video weights until %d face crops are measured",
+            FIRST_CROPS,
+        )
+
+    @property
+    def variant(self) -> str:
+        return self.chooser.variant
+
+    def __repr__(self) -> str:
+        return f"AutoEnhancer({self.enhancers['video']!r}, now {self.variant})"
+
+    def observe(
+        self, crops: Sequence[np.ndarray], origins: Sequence[tuple[int, int]] | None
+    ) -> None:
+        """Feed the chooser the crops about to be enhanced and their places in the frame
+        (the pipeline calls this; plain :meth:`enhance` calls take crops as whole images)."""
+        with self._lock:
+            self._fed = True
+            self.chooser.observe(crops, origins)
+
+    def _current(self, crops: Sequence[np.ndarray]) -> Enhancer:
+        with self._lock:
+            if not self._fed:
+                self.chooser.observe(crops)
+            current = self.enhancers[self.chooser.variant]
+            self.backend = current.backend
+            self.meta = dict(current.meta, variant="auto")
+            return current
+
+    def enhance_luma(self, y_up: np.ndarray) -> np.ndarray:
+        return self.enhancers[self.chooser.variant].enhance_luma(y_up)
+
+    def enhance(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if isinstance(crops, np.ndarray):
+            raise ValueError("crops must be a list of (H, W, 3) arrays, not one array")
+        return self._current(crops).enhance(crops)
+
+    def enhance_many(
+        self, crops_per_frame: Sequence[Sequence[np.ndarray]]
+    ) -> list[list[np.ndarray]]:
+        if isinstance(crops_per_frame, np.ndarray):
+            raise ValueError("crops_per_frame must be a list of lists of (H, W, 3) arrays")
+        flat = [c for crops in crops_per_frame for c in crops]
+        return self._current(flat).enhance_many(crops_per_frame)
+
+    def stats(self) -> dict[str, Any]:
+        """For :class:`~streamsr.runtime.Stats`: the variant in use and the estimate."""
+        e = self.chooser.estimate()
+        return {
+            "variant": f"auto:{e.variant}" if self.chooser.decided else "auto:video (undecided)",
+            "degradation": {**e.features, "p_video": e.p_video, "crops": e.crops},
+            "variant_switches": e.switches,
+        }
+
+
 def pad_luma(y: np.ndarray, dst: np.ndarray) -> None:
     """Copy plane ``y`` into the top left of ``dst`` and replicate its last row and column."""
     h, w = y.shape
@@ -275,7 +354,9 @@ def load_enhancer(
     x4) for the shipped weights.
     ``weights=None`` loads the weights shipped in the package for ``arch``, ``scale`` and
     ``variant`` (``"clean"``: trained on clean downscales, best on good footage; ``"video"``:
-    fine-tuned on blur, noise and compression, for webcam and surveillance video).
+    fine-tuned on blur, noise and compression, for webcam and surveillance video; ``"auto"``:
+    both, and an :class:`AutoEnhancer` that picks from how degraded
+    the faces it is given look). With ``weights``, ``"auto"`` loads that one file.
 
     ``backend`` runs the network: ``"cpu"`` (eager PyTorch, fp32, channels_last),
     ``"onnxruntime"`` (extra ``onnx``; CPU, or CUDA with onnxruntime-gpu), ``"compile"``
@@ -287,8 +368,21 @@ def load_enhancer(
     """
     check_backend_name(str(backend))
     resolve_device(str(device))  # validates
+    if variant == "auto":
+        if weights is not None:
+            log.info("variant auto: --weights names one file, which is used as is")
+            variant = "video"
+        else:
+            kw: dict[str, Any] = dict(
+                arch=arch, device=device, backend=backend, buckets=buckets, max_batch=max_batch
+            )
+            return AutoEnhancer(
+                load_enhancer(scale, variant="clean", **kw),
+                load_enhancer(scale, variant="video", **kw),
+            )
     name, dev = resolve_backend(str(backend), str(device))
     model, meta = load_model(scale, arch=arch, variant=str(variant), weights=weights)
+    meta["variant"] = str(variant) if weights is None else f"file {Path(weights).name}"
     impl = make_backend(name, model, dev, arch=meta["arch"], scale=scale)
     fixed = bool(getattr(impl, "fixed_shapes", False))
     enhancer = Enhancer(

@@ -16,13 +16,14 @@ BACKENDS: tuple[Backend, ...] = ("auto", "tensorrt", "cuda", "compile", "onnxrun
 class EnhanceOptions:
     """``scale``: 2, 3 or 4. ``arch``: the network (None: the default for the mode, see
     :func:`~streamsr.enhance.default_arch`, or the one a ``weights`` file names). ``variant``:
-    which shipped weights, ``video`` (trained on blurred, noisy, compressed faces) or
-    ``clean``. ``weights``: a weights file instead of the shipped ones. ``device`` and
+    which shipped weights: ``auto`` (both loaded; the choice follows how degraded the faces
+    look, :mod:`streamsr.enhance._auto`), ``video`` (trained on blurred, noisy, compressed
+    faces) or ``clean``. ``weights``: a weights file instead of the shipped ones. ``device`` and
     ``backend``: where and how the network runs (``auto``: the fastest available here)."""
 
     scale: int = 2
     arch: str | None = None
-    variant: Literal["clean", "video"] = "video"
+    variant: Literal["auto", "clean", "video"] = "auto"
     weights: str | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
     backend: Backend = "auto"
@@ -31,7 +32,7 @@ class EnhanceOptions:
         check_choice("scale", self.scale, (2, 3, 4))
         if self.arch is not None:
             check_choice("arch", self.arch, ARCHS)
-        check_choice("variant", self.variant, ("clean", "video"))
+        check_choice("variant", self.variant, ("auto", "clean", "video"))
         check_str("weights", self.weights, none=True)
         check_choice("device", self.device, ("auto", "cpu", "cuda"))
         check_choice("backend", self.backend, BACKENDS)

@@ -92,7 +92,9 @@ class Stats:
     = ``frames_out`` (``outputs``). Offline runs drop nothing and repeat nothing.
     ``latency_ms``: per stage (p50, p95) over the last frames; ``stage_ms``: mean per frame
     over the run; ``fps``: frames out per second of the run; ``fps_in``/``fps_out``: over the
-    last seconds.
+    last seconds. ``variant``: the weights in use (``auto:clean``/``auto:video`` when chosen
+    from the input, with ``degradation``, the estimate they were chosen from, and
+    ``variant_switches``).
     """
 
     live: bool = False
@@ -113,6 +115,9 @@ class Stats:
     fps: float = 0.0
     seconds: float = 0.0
     interrupted: bool = False
+    variant: str = ""
+    degradation: dict[str, float] = field(default_factory=dict)
+    variant_switches: int = 0
     latency_ms: dict[str, tuple[float, float]] = field(default_factory=dict)
     stage_ms: dict[str, float] = field(default_factory=dict)
     queue_depths: dict[str, int] = field(default_factory=dict)

@@ -152,6 +152,13 @@ class Pipeline:
             raise ConfigError(f"the enhancer is x{enhancer.scale}, the options say x{e.scale}")
         return enhancer
 
+    def _enhancer_stats(self) -> dict[str, Any]:
+        stats = getattr(self.enhancer, "stats", None)
+        if callable(stats):
+            return dict(stats())
+        meta = getattr(self.enhancer, "meta", None) or {}
+        return {"variant": str(meta.get("variant", ""))}
+
     def _open_source(self, input: Any) -> Any:
         if not self.live:
             return self.options.source.open(input, live=False)
@@ -213,6 +220,7 @@ class Pipeline:
             "tracks": self.faces.tracks,
             "decode_errors": int(getattr(self.source, "decode_errors", 0)),
             "interrupted": self._interrupted,
+            **self._enhancer_stats(),
         }
 
     # -- stages (each runs on its own thread) -------------------------------------------------

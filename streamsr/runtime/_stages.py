@@ -66,6 +66,13 @@ def crops_of(frame: Frame, faces: Faces) -> list[np.ndarray]:
     return [rgb[y0:y1, x0:x1] for x0, y0, x1, y1 in boxes.tolist()]
 
 
+def origins_of(faces: Faces) -> list[tuple[int, int]]:
+    """Each enhanced face's crop origin in its frame (where the codec's block grid starts)."""
+    boxes = faces.enhanced.crop_xyxy
+    assert boxes is not None
+    return [(int(b[0]), int(b[1])) for b in boxes.tolist()]
+
+
 class FaceStage:
     """Detect on every ``detect_every``-th frame and on a discontinuity; track in between;
     give each face its crop box. Called from one thread (the tracker keeps per-stream state)."""
@@ -107,6 +114,9 @@ class EnhanceStage:
 
     def __init__(self, enhancer: CropEnhancer, budget: Budget, metrics: Metrics) -> None:
         self.enhancer, self.budget, self.metrics = enhancer, budget, metrics
+        # an enhancer that chooses its weights from the input (variant auto) is shown the
+        # crops with their places in the frame
+        self._observe = getattr(enhancer, "observe", None)
 
     def enhance(self, w: Work) -> Work:
         t = time.perf_counter()
@@ -115,7 +125,10 @@ class EnhanceStage:
         self.metrics.enhance_skips += len(faces) - n
         if n == 0:
             return dataclasses.replace(w, faces=faces)
-        crops = self.enhancer.enhance(crops_of(w.frame, faces))
+        crops_in = crops_of(w.frame, faces)
+        if self._observe is not None:
+            self._observe(crops_in, origins_of(faces))
+        crops = self.enhancer.enhance(crops_in)
         dt = time.perf_counter() - t
         self.budget.learn(dt, float(sum(c.shape[0] * c.shape[1] for c in crops)))
         self.metrics.faces_enhanced += n
@@ -125,7 +138,12 @@ class EnhanceStage:
     def enhance_many(self, works: list[Work]) -> list[Work]:
         """The faces of several queued frames in one batch (file runs: no budget)."""
         t = time.perf_counter()
-        outs = self.enhancer.enhance_many([crops_of(w.frame, w.faces) for w in works])
+        per_frame = [crops_of(w.frame, w.faces) for w in works]
+        if self._observe is not None:
+            for w, crops in zip(works, per_frame, strict=True):
+                if crops:
+                    self._observe(crops, origins_of(w.faces))
+        outs = self.enhancer.enhance_many(per_frame)
         dt = (time.perf_counter() - t) / len(works)
         for w in works:
             self.metrics.faces_enhanced += len(w.faces.enhanced)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -13,6 +14,7 @@ from PIL import Image
 
 from streamsr._errors import ConfigError
 from streamsr.training._degrade import EVAL_DEGRADATIONS
+from streamsr.training._identity import IdentityCollector
 from streamsr.training._metrics import psnr_y, ssim_y
 
 log = logging.getLogger(__name__)
@@ -99,8 +101,10 @@ def evaluate_crops(
     degrade: str,
     methods: Mapping[str, Method],
     batch: int = 16,
+    identity: IdentityCollector | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Mean PSNR-Y / SSIM-Y per method over ``crops`` (HR), shaving ``scale`` px."""
+    """Mean PSNR-Y / SSIM-Y per method over ``crops`` (HR), shaving ``scale`` px; with
+    ``identity``, each output's face embedding is collected too (its ``report()`` after)."""
     if degrade not in EVAL_DEGRADATIONS:
         raise ConfigError(f"degrade must be one of {', '.join(EVAL_DEGRADATIONS)}, got {degrade!r}")
     rng = np.random.default_rng(0)
@@ -108,12 +112,16 @@ def evaluate_crops(
     sums: dict[str, list[float]] = {m: [0.0, 0.0] for m in methods}
     for hr in crops:
         lr = d.apply(hr, scale, rng)
+        outs = {}
         for name, fn in methods.items():
             sr = fn(lr)
             if sr.shape != hr.shape:
                 raise ValueError(f"method {name} returned {sr.shape}, expected {hr.shape}")
             sums[name][0] += psnr_y(sr, hr, shave=scale)
             sums[name][1] += ssim_y(sr, hr, shave=scale)
+            outs[name] = sr
+        if identity is not None:
+            identity.add(hr, outs)
     n = max(1, len(crops))
     return {
         m: {"psnr_y": round(v[0] / n, 3), "ssim_y": round(v[1] / n, 4)} for m, v in sums.items()
@@ -122,6 +130,19 @@ def evaluate_crops(
 
 def enhancer_method(enhancer: object) -> Method:
     return lambda lr: enhancer.enhance([lr])[0]  # type: ignore[attr-defined]
+
+
+def auto_method(enhancer: Any, chosen: dict[str, int]) -> Method:
+    """``variant="auto"`` on unrelated images: the weights chosen per image from its own
+    measures (a stream decides over its first crops instead); ``chosen`` counts the picks."""
+    from streamsr.enhance._auto import measure, video_probability
+
+    def run(lr: np.ndarray) -> np.ndarray:
+        v = "video" if video_probability(measure(lr)) >= 0.5 else "clean"
+        chosen[v] = chosen.get(v, 0) + 1
+        return enhancer.enhancers[v].enhance([lr])[0]
+
+    return run
 
 
 def format_table(result: Mapping[str, object]) -> str:
@@ -136,5 +157,22 @@ def format_table(result: Mapping[str, object]) -> str:
         if isinstance(v, dict) and "psnr_y" in v:
             rows.append(
                 f"{name:<24}{v['psnr_y']:>10.2f}{v['ssim_y']:>9.4f}{v['psnr_y'] - base:>+9.2f}"
+            )
+    ident = result.get("identity")
+    if isinstance(ident, dict):
+        rows.append(
+            "identity (dlib ResNet embedding distance to the original; paired difference "
+            "vs bicubic, 95% bootstrap CI; rank-1 among the originals)"
+        )
+        rows.append(f"{'method':<24}{'distance':>10}{'vs bicubic':>12}{'95% CI':>20}{'rank-1':>9}")
+        for name, r in ident.items():
+            if "diff_vs_bicubic" in r:
+                lo, hi = r["diff_ci95"]
+                vs = f"{r['diff_vs_bicubic']:+.4f}"
+                ci = f"[{lo:+.4f}, {hi:+.4f}]"
+            else:
+                vs, ci = "", ""
+            rows.append(
+                f"{name:<24}{r['distance']:>10.4f}{vs:>12}{ci:>20}{100 * r['rank1']:>8.1f}%"
             )
     return "\n".join(rows)

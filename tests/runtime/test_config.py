@@ -133,7 +133,10 @@ MINIMAL = '[input]\nlocation = "rtsp://cam/x"\n\n[[output]]\nlocation = "out.mp4
             r"\[live\] max_latency_ms must be a number",
         ),
         (MINIMAL + "\n[live]\nqueue_frames = 0\n", r"queue_frames must be an integer in \[1, 64\]"),
-        (MINIMAL + '\n[enhance]\nvariant = "sharp"\n', r"variant must be one of 'clean', 'video'"),
+        (
+            MINIMAL + '\n[enhance]\nvariant = "sharp"\n',
+            r"variant must be one of 'auto', 'clean', 'video'",
+        ),
         (MINIMAL.replace("out.mp4", "rtmp://x/y"), r"unsupported output"),
         ('[[output]]\nlocation = "o.mp4"\n', r"\[input\] table is missing"),
         ('[input]\nlocation = "a.mp4"\n', r"no \[\[output\]\] table"),

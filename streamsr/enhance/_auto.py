@@ -1,0 +1,230 @@
+"""``variant="auto"``: how degraded a stream's faces look, and the weights that fit (the
+:class:`~streamsr.enhance._enhancer.AutoEnhancer` that uses it lives beside the Enhancer).
+
+Four cheap no-reference measures on the luma of the low-resolution face crops (the very
+pixels the network sees), each a published method written out in a few lines of OpenCV:
+
+- **blockiness**: the mean luma step across the edges of the frame's 4-pixel block grid over
+  the mean step inside the blocks (1.0: no block coding; JPEG's 8-px and H.264's 4/8-px
+  transforms raise it). The crop's position in the frame places the grid.
+- **flatness**: the share of the grid's 4-pixel blocks with no texture left once their
+  best-fitting plane is removed (quantisation zeroes whole blocks' fine detail).
+- **blur**: Crété-Roffet et al. 2007 ("The blur effect: perception and estimation with a new
+  no-reference perceptual blur metric"): how much of the neighbour variation survives a 9-tap
+  box blur, 0 (sharp) to 1 (flat).
+- **noise**: Immerkær 1996 ("Fast noise variance estimation"): the Laplacian-difference
+  operator's mean magnitude, in 0..255 units (texture inflates it a little).
+
+:class:`VariantChooser` folds them into the probability that the ``video`` weights beat the
+``clean`` ones on such a face, a logistic model fitted by ``benchmarks/calibrate_variant.py``
+on held-out training faces degraded at random strengths (never on the evaluation faces). It
+starts from the ``video`` weights (the safe choice for real footage), decides once
+:data:`FIRST_CROPS` crops are measured, then follows the stream slowly and switches only past
+a margin (hysteresis), so that the weights do not flip back and forth.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+FEATURES = ("blockiness", "flatness", "blur", "noise")
+FIRST_CROPS = 8
+"""Crops measured before the first decision (one per enhance call, the largest)."""
+MEASURE_EVERY = 10
+"""After the first decision, one crop in this many enhance calls is measured."""
+SLOW_EMA = 0.05
+"""Weight of each later measurement in the running estimate."""
+SWITCH_MARGIN = 0.15
+"""The running probability must pass 0.5 by this much to switch the weights."""
+MIN_SIDE = 24
+"""Crops smaller than this (either side) are not measured: too few pixels to tell."""
+
+# Fitted by benchmarks/calibrate_variant.py (see its docstring for the data and the fit);
+# logit = bias + sum(coef * feature).
+COEF: dict[str, float] = {
+    "blockiness": 17.9594,
+    "flatness": 4.3704,
+    "blur": 7.5784,
+    "noise": 1.4305,
+}
+BIAS = -23.6456
+
+
+def _luma(crop_rgb24: np.ndarray) -> np.ndarray:
+    y = cv2.cvtColor(np.ascontiguousarray(crop_rgb24), cv2.COLOR_RGB2YCrCb)[..., 0]
+    return y.astype(np.float32)
+
+
+def blockiness(y: np.ndarray, origin_xy: tuple[int, int] = (0, 0), period: int = 4) -> float:
+    """Mean luma step across the edges of the ``period``-pixel grid of the frame (the crop's
+    ``origin_xy`` in the frame places it) over the mean step inside the cells; both
+    directions averaged. About 1.0 without block coding; JPEG (8 px) and H.264 (4 px
+    transforms, edges of 8 px too) raise it."""
+    ratios = []
+    for d, o in (
+        (np.abs(np.diff(y, axis=1)).mean(axis=0), origin_xy[0]),
+        (np.abs(np.diff(y, axis=0)).mean(axis=1), origin_xy[1]),
+    ):
+        if len(d) < 2 * period:
+            continue
+        edge = (o + np.arange(len(d)) + 1) % period == 0  # step between pixels j and j+1
+        inside = float(d[~edge].mean())
+        ratios.append(float(d[edge].mean()) / inside if inside > 1e-6 else 1.0)
+    return float(np.mean(ratios)) if ratios else 1.0
+
+
+def blur(y: np.ndarray) -> float:
+    """Crété-Roffet blur effect: 0 sharp .. 1 flat (the larger of the two directions)."""
+    out = 0.0
+    for axis, ksize in ((0, (1, 9)), (1, (9, 1))):
+        b = cv2.blur(y, ksize)
+        d_f = np.abs(np.diff(y, axis=axis))
+        d_b = np.abs(np.diff(b, axis=axis))
+        s_f = float(d_f.sum())
+        if s_f <= 1e-6:
+            return 1.0
+        s_v = float(np.maximum(0.0, d_f - d_b).sum())
+        out = max(out, (s_f - s_v) / s_f)
+    return out
+
+
+def flatness(y: np.ndarray, origin_xy: tuple[int, int] = (0, 0), block: int = 4) -> float:
+    """Share of the frame grid's ``block``-pixel blocks left without texture: after removing
+    each block's best-fitting plane, an RMS under 0.75 levels. Quantisation zeroes the fine
+    detail of whole blocks; a clean downscale keeps some in nearly all."""
+    h, w = y.shape
+    x0, y0 = (-origin_xy[0]) % block, (-origin_xy[1]) % block
+    ny, nx = (h - y0) // block, (w - x0) // block
+    if ny < 1 or nx < 1:
+        return 0.0
+    b = y[y0 : y0 + ny * block, x0 : x0 + nx * block]
+    b = b.reshape(ny, block, nx, block).transpose(0, 2, 1, 3).reshape(-1, block * block)
+    res = b - b @ _plane_projector(block).T
+    return float(np.mean(np.sqrt((res * res).mean(axis=1)) < 0.75))
+
+
+def _plane_projector(block: int) -> np.ndarray:
+    u, v = np.meshgrid(np.arange(block) - (block - 1) / 2, np.arange(block) - (block - 1) / 2)
+    a = np.stack([np.ones(block * block), u.ravel(), v.ravel()], axis=1)
+    return (a @ np.linalg.pinv(a)).astype(np.float32)
+
+
+_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+
+
+def noise(y: np.ndarray) -> float:
+    """Immerkær's noise standard deviation estimate (0..255 units)."""
+    if min(y.shape) < 3:
+        return 0.0
+    r = cv2.filter2D(y, -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT)[1:-1, 1:-1]
+    return float(math.sqrt(math.pi / 2.0) * np.abs(r).mean() / 6.0)
+
+
+def measure(crop_rgb24: np.ndarray, origin_xy: tuple[int, int] = (0, 0)) -> dict[str, float]:
+    """The four measures of one low-resolution RGB crop whose top-left pixel is at
+    ``origin_xy`` in the decoded frame (the codec's block grid starts at the frame's origin)."""
+    y = _luma(crop_rgb24)
+    return {
+        "blockiness": blockiness(y, origin_xy),
+        "flatness": flatness(y, origin_xy),
+        "blur": blur(y),
+        "noise": noise(y),
+    }
+
+
+def video_probability(features: dict[str, float]) -> float:
+    """How likely the ``video`` weights beat the ``clean`` ones on a face measured so."""
+    z = BIAS + sum(COEF[k] * features[k] for k in FEATURES)
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What the chooser believes now: the running measures, ``p_video``, the crops measured."""
+
+    features: dict[str, float]
+    p_video: float
+    crops: int
+    variant: str
+    switches: int
+
+    def describe(self) -> str:
+        f = self.features
+        return (
+            f"blockiness {f.get('blockiness', 0):.2f}, flatness {f.get('flatness', 0):.2f}, "
+            f"blur {f.get('blur', 0):.2f}, "
+            f"noise {f.get('noise', 0):.1f}; p(video) {self.p_video:.2f} over {self.crops} crops"
+        )
+
+
+class VariantChooser:
+    """The running estimate of a stream's degradation and the variant it picks."""
+
+    def __init__(self) -> None:
+        self.variant = "video"
+        self.decided = False
+        self.switches = 0
+        self._calls = 0
+        self._n = 0
+        self._sum = dict.fromkeys(FEATURES, 0.0)
+        self._ema: dict[str, float] = {}
+
+    def observe(
+        self, crops: Sequence[np.ndarray], origins: Sequence[tuple[int, int]] | None = None
+    ) -> None:
+        """Measure the largest crop of one call, when it is this call's turn. ``origins``:
+        each crop's top-left pixel in its frame (None: the crops are whole images)."""
+        self._calls += 1
+        if self.decided and self._calls % MEASURE_EVERY:
+            return
+        big = [i for i, c in enumerate(crops) if min(c.shape[:2]) >= MIN_SIDE]
+        if not big:
+            return
+        i = max(big, key=lambda k: crops[k].shape[0] * crops[k].shape[1])
+        self.update(measure(crops[i], origins[i] if origins is not None else (0, 0)))
+
+    def update(self, features: dict[str, float]) -> None:
+        self._n += 1
+        if not self.decided:
+            for k in FEATURES:
+                self._sum[k] += features[k]
+            if self._n >= FIRST_CROPS:
+                self._ema = {k: self._sum[k] / self._n for k in FEATURES}
+                self.decided = True
+                self._set("video" if video_probability(self._ema) >= 0.5 else "clean", "chose")
+            return
+        for k in FEATURES:
+            self._ema[k] += SLOW_EMA * (features[k] - self._ema[k])
+        p = video_probability(self._ema)
+        if self.variant == "clean" and p > 0.5 + SWITCH_MARGIN:
+            self._set("video", "switched to")
+        elif self.variant == "video" and p < 0.5 - SWITCH_MARGIN:
+            self._set("clean", "switched to")
+
+    def _set(self, variant: str, verb: str) -> None:
+        if verb == "switched to":
+            self.switches += 1
+        self.variant = variant
+        log.info("variant auto: %s the %s weights (%s)", verb, variant, self.estimate().describe())
+
+    def estimate(self) -> Estimate:
+        if self.decided:
+            feats = dict(self._ema)
+        else:
+            feats = {k: v / self._n for k, v in self._sum.items()} if self._n else {}
+        p = video_probability(feats) if feats else 1.0
+        return Estimate(
+            {k: round(v, 3) for k, v in feats.items()},
+            round(p, 3),
+            self._n,
+            self.variant,
+            self.switches,
+        )
