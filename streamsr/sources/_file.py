@@ -185,6 +185,9 @@ class VideoSource(Closing):
         except av.error.EOFError as exc:
             raise SourceError(f"input is empty or cut short: {self.name}") from scrub_exception(exc)
         except (av.error.FFmpegError, OSError, ValueError) as exc:
+            declared = _declared_size(raw)
+            if declared is not None:  # FFmpeg refused it for its size (EBUSY, EINVAL...)
+                self._check_size(*declared)
             raise SourceError(
                 f"cannot open {self.name}: {error_message(exc)}"
             ) from scrub_exception(exc)
@@ -541,3 +544,21 @@ def _describe(stream: Any) -> str:
     ctx = stream.codec_context
     codec = ctx.name if ctx is not None else "no decoder"
     return f"#{stream.index} {stream.type} {codec}"
+
+
+def _declared_size(raw: str) -> tuple[int, int] | None:
+    """The frame size a raw YUV4MPEG2 file's header declares (FFmpeg's demuxer refuses large
+    ones with a bare errno), or None for anything else."""
+    try:
+        with open(raw, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return None
+    if not head.startswith(b"YUV4MPEG2 "):
+        return None
+    fields = head.split(b"\n", 1)[0].split()[1:]
+    size = {t[:1]: t[1:] for t in fields if t[:1] in (b"W", b"H")}
+    try:
+        return int(size[b"W"]), int(size[b"H"])
+    except (KeyError, ValueError):
+        return None

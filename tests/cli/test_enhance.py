@@ -217,6 +217,19 @@ def test_a_huge_frame_is_refused_before_decoding(tmp_path: Path) -> None:
     assert usage.ru_maxrss < 2 * 1024 * 1024, f"peak {usage.ru_maxrss / 1024:.0f} MiB"
 
 
+def test_a_y4m_claiming_16384_squared_is_refused_naming_the_size(tmp_path: Path) -> None:
+    """FFmpeg's Y4M demuxer refuses such a header with a bare errno ("Device or resource
+    busy"); the error names the declared size and the limit instead."""
+    src = tmp_path / "big.y4m"
+    src.write_bytes(b"YUV4MPEG2 W16384 H16384 F25:1 Ip A1:1 C420jpeg\nFRAME\n" + b"\x80" * 1000)
+    out = tmp_path / "out.mp4"
+    r = _cli("enhance", str(src), "-o", str(out), "--no-progress")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    errs = _errors(r.stderr)
+    assert len(errs) == 1 and "16384x16384" in errs[0] and "8192" in errs[0], r.stderr
+    assert not out.exists()
+
+
 def test_ctrl_c_while_connecting_to_a_silent_server_exits_130_at_once(tmp_path: Path) -> None:
     """A server that accepts and never answers, reconnects for ever, a 300 s open timeout:
     Ctrl-C ends the run long before that timeout, with exit status 130 and no traceback."""
