@@ -71,24 +71,11 @@ _DEST = {
 }
 
 
-def add_enhance(sub: argparse._SubParsersAction) -> None:
+def add_file_flags(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The flags of an offline run that ``enhance`` and ``batch`` share: the network, faces,
+    compose and encoder options; returns the outputs group for more."""
     from streamsr.enhance._srcnn import ARCHS
 
-    p = sub.add_parser("enhance", help="enhance the faces of a video file, stream or camera")
-    p.add_argument(
-        "input",
-        nargs="?",
-        help="a video file (any container and codec FFmpeg reads), a stream URL (rtsp://, "
-        "http(s)://, rtmp://, udp://) or a camera (camera:N, v4l2:/dev/videoN, "
-        "avfoundation:N, dshow:video=NAME)",
-    )
-    p.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        help="a file (.mp4, .mkv, .mov, .ts); live runs also: rtsp://URL, virtualcam, preview",
-    )
-    p.add_argument("--demo", action="store_true", help="use the bundled demo clip as input")
     g = p.add_argument_group("enhancement")
     g.add_argument("--scale", type=int, choices=(2, 3, 4), help="2 (default), 3 or 4")
     g.add_argument(
@@ -145,6 +132,32 @@ def add_enhance(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--codec", choices=("h264", "hevc", "av1"))
     o.add_argument("--crf", type=int, help="encoder quality (default: 20 for h264)")
     o.add_argument("--preset", help="encoder preset (default: veryfast; superfast when live)")
+    g.add_argument(
+        "--max-input-pixels",
+        type=int,
+        metavar="N",
+        help="refuse input frames of more pixels than N, from the header (default 8192x8192)",
+    )
+    return o
+
+
+def add_enhance(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("enhance", help="enhance the faces of a video file, stream or camera")
+    p.add_argument(
+        "input",
+        nargs="?",
+        help="a video file (any container and codec FFmpeg reads), a stream URL (rtsp://, "
+        "http(s)://, rtmp://, udp://) or a camera (camera:N, v4l2:/dev/videoN, "
+        "avfoundation:N, dshow:video=NAME)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="a file (.mp4, .mkv, .mov, .ts); live runs also: rtsp://URL, virtualcam, preview",
+    )
+    p.add_argument("--demo", action="store_true", help="use the bundled demo clip as input")
+    o = add_file_flags(p)
     o.add_argument(
         "--overwrite", action="store_true", default=None, help="replace an existing output file"
     )
@@ -155,12 +168,6 @@ def add_enhance(sub: argparse._SubParsersAction) -> None:
         help="another output besides -o (repeatable)",
     )
     o.add_argument("--stats-json", metavar="PATH", help="write the run's statistics as JSON")
-    g.add_argument(
-        "--max-input-pixels",
-        type=int,
-        metavar="N",
-        help="refuse input frames of more pixels than N, from the header (default 8192x8192)",
-    )
     o.add_argument("--no-progress", action="store_true", help="no progress bar (files)")
     lv = p.add_argument_group(
         "live streams and cameras",
@@ -260,14 +267,15 @@ def keywords_from_args(args: argparse.Namespace) -> dict[str, Any]:
         name = _DEST.get(dest, dest)
         if value is not None and name in known:
             kw[name] = value
-    if args.timeout is not None:
+    if getattr(args, "timeout", None) is not None:
         kw["open_timeout_s"] = kw["read_timeout_s"] = args.timeout
-    if any(v is not None for v in (args.camera_size, args.camera_fps, args.camera_pixel_format)):
+    camera = [getattr(args, k, None) for k in ("camera_size", "camera_fps", "camera_pixel_format")]
+    if any(v is not None for v in camera):
         size = parse_size(args.camera_size) if args.camera_size is not None else None
         kw["camera"] = CameraOptions(
             size_wh=size, fps=args.camera_fps, pixel_format=args.camera_pixel_format
         )
-    if args.duration is not None:
+    if getattr(args, "duration", None) is not None:
         kw["_duration"] = args.duration  # not an option: checked against the mode, then dropped
     return kw
 

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from streamsr._errors import StreamSRError
+from streamsr.cli._batch import add_batch
 from streamsr.cli._common import EXIT_ERROR, EXIT_INTERRUPTED
 from streamsr.cli._enhance import add_enhance, add_run
 from streamsr.cli._eval import add_eval
@@ -20,6 +21,7 @@ log = logging.getLogger("streamsr")
 
 _ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_enhance,
+    add_batch,
     add_train,
     add_eval,
     add_export,

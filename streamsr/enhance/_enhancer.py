@@ -199,6 +199,12 @@ class AutoEnhancer(Enhancer):
     def variant(self) -> str:
         return self.chooser.variant
 
+    def reset(self) -> None:
+        """Forget the estimate: the next stream is measured afresh (starts on video)."""
+        with self._lock:
+            self.chooser = VariantChooser()
+            self._fed = False
+
     def __repr__(self) -> str:
         return f"AutoEnhancer({self.enhancers['video']!r}, now {self.variant})"
 

@@ -1,0 +1,90 @@
+"""``streamsr batch INPUTS... -o OUT_DIR``: folders of recordings through the offline pipeline,
+resumable (see :mod:`streamsr.runtime._batch`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from streamsr._errors import ConfigError
+from streamsr.cli._common import EXIT_ERROR, EXIT_INTERRUPTED
+from streamsr.cli._enhance import add_file_flags, keywords_from_args
+
+log = logging.getLogger("streamsr")
+
+
+def add_batch(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "batch",
+        help="enhance many files (folders, manifests), resumable, on a local pool",
+        description="Every file goes through the offline pipeline (every frame and the audio "
+        "kept). The output tree mirrors each input folder; a journal in OUT_DIR lets a rerun "
+        "skip what is done and redo what failed or was cut off.",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="video files, folders (searched recursively by video extension), or manifests "
+        "(.txt/.csv: one path per line, relative to the manifest)",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="output folder")
+    p.add_argument("--glob", metavar="PATTERN", help="in folders, only files matching PATTERN")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes (default 1; each gets cores / N threads)",
+    )
+    p.add_argument(
+        "--retries", type=int, default=1, metavar="K", help="retry a failed file K times (1)"
+    )
+    p.add_argument("--force", action="store_true", help="redo every file, done or not")
+    o = add_file_flags(p)
+    o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_batch)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from streamsr.runtime._batch import Batch, discover
+    from streamsr.runtime._options import PipelineOptions
+
+    kw = keywords_from_args(args)
+    PipelineOptions.from_keywords(**kw)  # bad values fail here, before any file
+    out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"the output {out_dir} exists and is not a folder")
+    jobs = discover(args.inputs, out_dir, glob=args.glob)
+    batch = Batch(
+        jobs,
+        out_dir,
+        keywords=kw,
+        workers=args.workers,
+        retries=args.retries,
+        force=args.force,
+    )
+    log.info(
+        "batch: %d file(s), %d to do, %d already done; %d worker(s) x %d thread(s); journal %s",
+        batch.total,
+        len(batch.todo),
+        batch.summary.skipped,
+        batch.workers,
+        batch.threads,
+        batch.journal.path,
+    )
+    summary = batch.run(progress=not args.no_progress)
+    print(summary.table(), file=sys.stderr)
+    for path, error in summary.failures:
+        print(
+            f"streamsr: failed: {error if path in error else f'{path}: {error}'}", file=sys.stderr
+        )
+    if summary.interrupted:
+        print(
+            "streamsr: interrupted; finished files are kept, the rest is redone next time",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR if summary.failed else 0
