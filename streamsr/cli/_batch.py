@@ -43,13 +43,20 @@ def add_batch(sub: argparse._SubParsersAction) -> None:
         "--retries", type=int, default=1, metavar="K", help="retry a failed file K times (1)"
     )
     p.add_argument("--force", action="store_true", help="redo every file, done or not")
+    p.add_argument(
+        "--ray",
+        metavar="auto|ADDRESS",
+        help="run on a Ray cluster (extra streamsr[ray]): auto joins a running one or starts "
+        "one here; ADDRESS: HOST:PORT or ray://HOST:PORT. Outputs go to OUT_DIR, which every "
+        "node must share",
+    )
     o = add_file_flags(p)
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_batch)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from streamsr.runtime._batch import Batch, discover
+    from streamsr.runtime._batch import Batch, discover, init_ray, run_on_ray
     from streamsr.runtime._options import PipelineOptions
 
     kw = keywords_from_args(args)
@@ -57,6 +64,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"the output {out_dir} exists and is not a folder")
+    if args.ray is not None:
+        init_ray(args.ray)  # a missing extra or a dead address fails before any file
     jobs = discover(args.inputs, out_dir, glob=args.glob)
     batch = Batch(
         jobs,
@@ -66,16 +75,23 @@ def cmd_batch(args: argparse.Namespace) -> int:
         retries=args.retries,
         force=args.force,
     )
+    where = (
+        f"Ray ({args.ray})"
+        if args.ray is not None
+        else f"{batch.workers} worker(s) x {batch.threads} thread(s)"
+    )
     log.info(
-        "batch: %d file(s), %d to do, %d already done; %d worker(s) x %d thread(s); journal %s",
+        "batch: %d file(s), %d to do, %d already done; %s; journal %s",
         batch.total,
         len(batch.todo),
         batch.summary.skipped,
-        batch.workers,
-        batch.threads,
+        where,
         batch.journal.path,
     )
-    summary = batch.run(progress=not args.no_progress)
+    if args.ray is not None:
+        summary = run_on_ray(batch, args.ray, progress=not args.no_progress)
+    else:
+        summary = batch.run(progress=not args.no_progress)
     print(summary.table(), file=sys.stderr)
     for path, error in summary.failures:
         print(

@@ -227,16 +227,55 @@ def plan(
     return todo, skipped
 
 
+_LOADED: dict[str, Any] = {}
+"""The enhancer a worker process keeps between files (local workers and Ray's alike)."""
+
+
+def run_one(job: Job, keywords: dict[str, Any]) -> dict[str, Any]:
+    """Run one file through the offline pipeline into its partial name, then rename it; the
+    journal's result record. A failure of the file is a ``failed`` record, never raised."""
+    from streamsr._errors import StreamSRError
+    from streamsr.runtime._pipeline import Pipeline
+
+    t = time.monotonic()
+    enhancer = _LOADED.get("enhancer")
+    try:
+        job.partial.unlink(missing_ok=True)
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        reset = getattr(enhancer, "reset", None)
+        if reset is not None:
+            reset()  # variant auto: every file is measured on its own
+        with Pipeline(job.input, job.partial, **keywords, overwrite=True, enhancer=enhancer) as p:
+            _LOADED["enhancer"] = p.enhancer  # loaded once per worker process
+            rate = getattr(p.source, "average_rate", None)  # read before run() closes it
+            st = p.run()
+        os.replace(job.partial, job.output)
+        return {
+            "status": "done",
+            "frames": st.frames_out,
+            "faces": st.faces_enhanced,
+            "video_seconds": round(st.frames_out / float(rate), 3) if rate else 0.0,
+            "seconds": round(time.monotonic() - t, 3),
+            "variant": st.variant,
+            "host": os.uname().nodename,
+        }
+    except Exception as exc:  # any failure of one file is that file's, recorded
+        job.partial.unlink(missing_ok=True)
+        known = isinstance(exc, StreamSRError | OSError)
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        return {
+            "status": "failed",
+            "error": text if known and text else f"{type(exc).__name__}: {exc}",
+            "seconds": round(time.monotonic() - t, 3),
+        }
+
+
 def _worker(conn: Connection, keywords: dict[str, Any], threads: int) -> None:
-    """A worker process: run each job it is sent, answer with a result record."""
+    """A local worker process: run each job it is sent, answer with its result record."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops the batch, not Ctrl-C here
     import torch
 
     torch.set_num_threads(threads)
-    from streamsr._errors import StreamSRError
-    from streamsr.runtime._pipeline import Pipeline
-
-    enhancer: Any = None
     while True:
         try:
             job = conn.recv()
@@ -244,48 +283,7 @@ def _worker(conn: Connection, keywords: dict[str, Any], threads: int) -> None:
             return
         if job is None:
             return
-        t = time.monotonic()
-        try:
-            job.partial.unlink(missing_ok=True)
-            reset = getattr(enhancer, "reset", None)
-            if reset is not None:
-                reset()  # variant auto: every file is measured on its own
-            with Pipeline(
-                job.input, job.partial, **keywords, overwrite=True, enhancer=enhancer
-            ) as p:
-                enhancer = p.enhancer  # loaded once per worker
-                rate = getattr(p.source, "average_rate", None)  # read before run() closes it
-                st = p.run()
-            os.replace(job.partial, job.output)
-            video_s = st.frames_out / float(rate) if rate else 0.0
-            conn.send(
-                {
-                    "status": "done",
-                    "frames": st.frames_out,
-                    "faces": st.faces_enhanced,
-                    "video_seconds": round(video_s, 3),
-                    "seconds": round(time.monotonic() - t, 3),
-                    "variant": st.variant,
-                }
-            )
-        except (StreamSRError, OSError) as exc:
-            job.partial.unlink(missing_ok=True)
-            conn.send(
-                {
-                    "status": "failed",
-                    "error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                    "seconds": round(time.monotonic() - t, 3),
-                }
-            )
-        except Exception as exc:
-            job.partial.unlink(missing_ok=True)
-            conn.send(
-                {
-                    "status": "failed",
-                    "error": f"{type(exc).__name__}: {exc}",
-                    "seconds": round(time.monotonic() - t, 3),
-                }
-            )
+        conn.send(run_one(job, keywords))
 
 
 @dataclass
@@ -479,3 +477,105 @@ def _progress(total: int, skipped: int, *, enabled: bool) -> Any:
     bar = tqdm(total=total, initial=skipped, unit="file", desc="batch", dynamic_ncols=True)
     bar.start_t = time.monotonic()
     return bar
+
+
+# -- Ray -------------------------------------------------------------------------------------
+
+RAY_EXTRA = "pip install 'streamsr[ray]'"
+
+
+def _check_reachable(address: str, timeout_s: float = 3.0) -> None:
+    """A TCP connect to a Ray address first: ray.init waits minutes on a dead one."""
+    import socket
+
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(
+            f"--ray: expected auto or HOST:PORT (or ray://HOST:PORT), got {address!r}"
+        )
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}; nothing processed"
+        ) from None
+
+
+def init_ray(address: str) -> Any:
+    """Import Ray (the extra) and connect: ``auto`` joins a running cluster (``RAY_ADDRESS``,
+    or ``ray start`` on this machine) or else starts one here; otherwise the address given."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(f"--ray needs the ray extra: {RAY_EXTRA}") from None
+    target = os.environ.get("RAY_ADDRESS") if address == "auto" else address
+    if target:
+        _check_reachable(target)
+    if ray.is_initialized():
+        return ray
+    kw: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False}
+    if address == "auto":
+        try:
+            ray.init(address="auto", **kw)
+        except (ConnectionError, RuntimeError):
+            ray.init(**kw)  # no cluster running: a local one, with this machine's cores
+    else:
+        ray.init(address=address, **kw)
+    return ray
+
+
+def _ray_run_one(job: Job, keywords: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(1)  # one CPU per task: Ray runs as many files as it has CPUs
+    return run_one(job, keywords)
+
+
+def run_on_ray(batch: Batch, address: str, *, progress: bool = True) -> Summary:
+    """:meth:`Batch.run` on a Ray cluster: one task per file (a GPU each when the cluster
+    has GPUs), worker and node failures retried by Ray (``max_retries``), failures of the file
+    itself retried by the journal as on the local pool. Outputs go to ``batch.out_dir``,
+    which must be storage every node shares."""
+    ray = init_ray(address)
+    t0 = time.monotonic()
+    gpus = ray.cluster_resources().get("GPU", 0)
+    task = ray.remote(_ray_run_one).options(
+        num_cpus=1, num_gpus=1 if gpus else 0, max_retries=max(1, batch.retries)
+    )
+    pending: dict[Any, tuple[Job, int]] = {}
+
+    def submit(job: Job, attempt: int) -> None:
+        batch._record(job, status="started", attempt=attempt)
+        pending[task.remote(job, batch.keywords)] = (job, attempt)
+
+    for job in batch.todo:
+        submit(job, 1)
+    bar = _progress(batch.total, batch.summary.skipped, enabled=progress)
+    queue: list[tuple[Job, int]] = []
+    try:
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                job, attempt = pending.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except Exception as exc:  # Ray gave up: the worker or node kept failing
+                    job.partial.unlink(missing_ok=True)
+                    result = {"status": "failed", "error": f"Ray: {type(exc).__name__}: {exc}"}
+                    result["error"] = str(result["error"]).splitlines()[0]
+                    attempt = batch.retries + 1  # Ray already retried it
+                batch._finish(job, result, attempt, queue, bar)
+                while queue:
+                    j, n = queue.pop(0)
+                    submit(j, n + 1)
+    except KeyboardInterrupt:
+        batch.summary.interrupted = True
+        for ref, (job, _) in pending.items():
+            ray.cancel(ref, force=True)
+            log.warning("batch: interrupted; %s will be redone next time", job.input)
+    finally:
+        bar.close()
+    batch.summary.wall_seconds = time.monotonic() - t0
+    return batch.summary
