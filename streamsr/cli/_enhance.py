@@ -45,6 +45,7 @@ FLAGS: dict[str, str] = {
     # source
     "live": "--live",
     "max_input_pixels": "--max-input-pixels",
+    "max_input_frames": "--max-input-frames",
     "realtime": "--realtime",
     "transport": "--rtsp-transport",
     "open_timeout_s": "--timeout",
@@ -137,6 +138,12 @@ def add_file_flags(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         type=int,
         metavar="N",
         help="refuse input frames of more pixels than N, from the header (default 8192x8192)",
+    )
+    g.add_argument(
+        "--max-input-frames",
+        type=int,
+        metavar="N",
+        help="refuse a file that says or turns out to hold more than N frames (default 10M)",
     )
     return o
 

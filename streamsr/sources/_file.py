@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 MAX_SIDE_PX = 8192
 MAX_INPUT_PIXELS = 8192 * 8192
 """Default largest input frame (``max_pixels``); ``--max-input-pixels`` changes it."""
+MAX_INPUT_FRAMES = 10_000_000
+"""Default cap on a file's frames (about 92 hours at 30 fps); ``--max-input-frames``."""
 """Default cap on a frame side: larger inputs are refused before any pixel is decoded."""
 
 DISCONTINUITY_S = 1.0
@@ -110,6 +112,7 @@ class VideoSource(Closing):
         timeout: float | tuple[float, float] | None = None,
         max_side: int = MAX_SIDE_PX,
         max_pixels: int = MAX_INPUT_PIXELS,
+        max_frames: int = MAX_INPUT_FRAMES,
         audio: bool = True,
     ) -> None:
         if not is_int(max_side) or max_side < 1:
@@ -117,6 +120,9 @@ class VideoSource(Closing):
         if not is_int(max_pixels) or max_pixels < 1:
             raise ConfigError(f"max_pixels must be a positive int, got {max_pixels!r}")
         self._max_pixels = max_pixels
+        if not is_int(max_frames) or max_frames < 1:
+            raise ConfigError(f"max_frames must be a positive int, got {max_frames!r}")
+        self._max_frames = max_frames
         _check_timeout(timeout)
         self._url = is_url(location)
         raw = str(location) if self._url else os.fspath(location)
@@ -131,6 +137,7 @@ class VideoSource(Closing):
         self._container = self._open(raw, format, options)
         try:
             self._video = self._pick_video_stream()
+            self._check_frames()
         except BaseException:
             self._container.close()
             raise
@@ -214,6 +221,15 @@ class VideoSource(Closing):
             )
         self._check_size(ctx.width, ctx.height)
         return video
+
+    def _check_frames(self) -> None:
+        """The frame count or duration the header states, against ``max_frames``."""
+        hint = self.frame_count_hint
+        if hint is not None and hint > self._max_frames:
+            raise SourceError(
+                f"{self.name} says it holds {hint:,} frames, over the limit of "
+                f"{self._max_frames:,} (--max-input-frames)"
+            )
 
     def _check_size(self, w: int, h: int) -> None:
         if w > self._max_side or h > self._max_side:
@@ -373,6 +389,11 @@ class VideoSource(Closing):
                 pts = fixer.fix(raw)
                 self.generated_pts, self.adjusted_pts = fixer.generated, fixer.adjusted
                 rgb24 = self._to_rgb24(vf)
+                if self.frames_read >= self._max_frames:
+                    raise SourceError(
+                        f"{self.name} holds more than {self._max_frames:,} frames, the limit "
+                        "(--max-input-frames)"
+                    )
                 frame = Frame(rgb24=rgb24, pts=pts, time_base=tb, index=self.frames_read)
                 self.frames_read += 1
                 yield frame

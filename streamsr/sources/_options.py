@@ -8,7 +8,7 @@ from typing import Any
 
 from streamsr._check import check_bool, check_choice, check_int, check_number
 from streamsr._errors import ConfigError
-from streamsr.sources._file import MAX_INPUT_PIXELS, VideoSource
+from streamsr.sources._file import MAX_INPUT_FRAMES, MAX_INPUT_PIXELS, VideoSource
 from streamsr.sources._live import (
     DEFAULT_TIMEOUT_S,
     CameraOptions,
@@ -26,6 +26,7 @@ class SourceOptions:
     cameras are live, files are offline unless ``realtime``. ``realtime``: play a file at its
     own frame rate, as a camera would deliver it (implies live). ``max_input_pixels``: larger
     input frames are refused from the stream header, before anything is decoded.
+    ``max_input_frames``: a file that says (or turns out) to hold more frames is refused.
 
     Live inputs only: ``transport`` (RTSP over ``tcp`` or ``udp``), ``open_timeout_s`` and
     ``read_timeout_s`` (seconds to connect, and allowed between two packets),
@@ -36,6 +37,7 @@ class SourceOptions:
     live: bool | None = None
     realtime: bool = False
     max_input_pixels: int = MAX_INPUT_PIXELS
+    max_input_frames: int = MAX_INPUT_FRAMES
     transport: Transport = "tcp"
     open_timeout_s: float = DEFAULT_TIMEOUT_S
     read_timeout_s: float = DEFAULT_TIMEOUT_S
@@ -48,6 +50,7 @@ class SourceOptions:
             check_bool("live", self.live)
         check_bool("realtime", self.realtime)
         check_int("max_input_pixels", self.max_input_pixels, 1, 1 << 31)
+        check_int("max_input_frames", self.max_input_frames, 1, 1 << 40)
         check_choice("transport", self.transport, ("tcp", "udp"))
         check_number("open_timeout_s", self.open_timeout_s, 0.1, 3600)
         check_number("read_timeout_s", self.read_timeout_s, 0.1, 3600)
@@ -83,7 +86,9 @@ class SourceOptions:
         """The source these options describe: a :class:`~streamsr.sources.LiveSource` for a
         live run, else a :class:`~streamsr.sources.VideoSource` (every frame, audio too)."""
         if not live:
-            return VideoSource(location, max_pixels=self.max_input_pixels)
+            return VideoSource(
+                location, max_pixels=self.max_input_pixels, max_frames=self.max_input_frames
+            )
         return LiveSource(
             str(location),
             transport=self.transport,

@@ -366,3 +366,22 @@ def test_rotated_phone_video_is_read_upright(tmp_path: Path, degrees: int) -> No
 def test_unrotated_video_has_rotation_zero(clip: Path) -> None:
     with VideoSource(clip) as src:
         assert src.rotation == 0
+
+
+def test_a_file_saying_it_holds_too_many_frames_is_refused_at_open(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "c.mp4", frames=30)
+    with pytest.raises(SourceError, match=r"says it holds 30 frames, over the limit of 10"):
+        VideoSource(src, max_frames=10)
+    with VideoSource(src, max_frames=30) as s:  # at the limit: fine
+        assert len(read_all(s)[0]) == 30
+
+
+def test_frames_past_the_limit_stop_a_file_whose_header_says_nothing(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "c.h264", frames=30, container_format="h264")
+    with VideoSource(src, max_frames=12) as s:
+        assert s.frame_count_hint is None or s.frame_count_hint > 12
+        got = 0
+        with pytest.raises(SourceError, match="more than 12 frames"):
+            for item in s.read():
+                got += isinstance(item, Frame)
+        assert got == 12
