@@ -23,7 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from streamsr.enhance import load_enhancer
+from streamsr.enhance import default_arch, load_enhancer
+from streamsr.enhance._weights import shipped_weights_path
 from streamsr.training import (
     EVAL_DEGRADATIONS,
     classic_methods,
@@ -154,6 +155,12 @@ def main() -> int:
     ap.add_argument("--scales", type=int, nargs="+", default=[2, 3, 4])
     ap.add_argument("--degrade", nargs="+", default=["clean", "realistic"])
     ap.add_argument("--variants", nargs="+", default=["clean", "video"])
+    ap.add_argument(
+        "--archs",
+        nargs="+",
+        help="networks to compare (default: the file default of each scale); an arch without "
+        "weights for a scale is left out of that scale",
+    )
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument(
         "--peer-python",
@@ -166,10 +173,14 @@ def main() -> int:
     results = []
     for scale in a.scales:
         methods = dict(classic_methods(scale))
-        for v in a.variants:
-            methods[f"streamsr {v}"] = enhancer_method(
-                load_enhancer(scale, variant=v, device="cpu")
-            )
+        for arch in a.archs or [default_arch(scale, live=False)]:
+            for v in a.variants:
+                if not shipped_weights_path(arch, scale, v).is_file():
+                    continue
+                name = f"streamsr {v}" if not a.archs else f"{arch} {v}"
+                methods[name] = enhancer_method(
+                    load_enhancer(scale, arch=arch, variant=v, device="cpu")
+                )
         if not a.no_peers:
             methods.update(srcnn_peers(scale))  # type: ignore[arg-type]
         for deg in a.degrade:

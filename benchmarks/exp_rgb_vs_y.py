@@ -90,7 +90,10 @@ def _method(model: SRCNN, scale: int, *, rgb: bool) -> Any:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--arch", default="srcnn-915s", choices=ARCHS)
+    # SRCNNs only: the optimiser groups below are SRCNN's layers (an FSRCNN has other names)
+    ap.add_argument(
+        "--arch", default="srcnn-915s", choices=[a for a in ARCHS if a.startswith("srcnn")]
+    )
     ap.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=32)
