@@ -51,6 +51,8 @@ SERVER = ROOT / "tests" / "live" / "rtsp_server.py"
 GST_PYTHON = os.environ.get("STREAMSR_GST_PYTHON", "/usr/bin/python3")
 SHARED = Path(os.environ.get("STREAMSR_SHARED_DATA", ROOT.parent / "shared" / "data"))
 CLIPS = ("sister.mkv", "milk.mkv")
+CLOSE_CLIPS = ("talking_heads/closeup.mp4", "talking_heads/portrait_d0.mp4")
+"""``--close-face``: faces of 250-400 px, as in a video call (the slow case of SR)."""
 
 BITS = 16  # 12 bits of frame number, 4 bits of check
 STRIP = 1 / 18  # height of the code strip, as a share of the frame height
@@ -99,11 +101,20 @@ def _fit(rgb24: np.ndarray, size_wh: tuple[int, int], *, crop: bool) -> np.ndarr
     return out
 
 
-def make_clip(path: Path, size_wh: tuple[int, int], faces: int, min_seconds: float = 8.0) -> None:
-    """The stamped test clip (see the module docstring), ping-ponged to ``min_seconds``."""
+def make_clip(
+    path: Path,
+    size_wh: tuple[int, int],
+    faces: int,
+    min_seconds: float = 8.0,
+    *,
+    close: bool = False,
+) -> None:
+    """The stamped test clip (see the module docstring), ping-ponged to ``min_seconds``;
+    ``close``: from the close-up talking heads instead of the small-face webcam clips."""
     sources = []
-    for name in CLIPS[:faces]:
-        with av.open(str(SHARED / "video" / "webcam_small_faces" / name)) as c:
+    names = CLOSE_CLIPS if close else tuple(f"webcam_small_faces/{n}" for n in CLIPS)
+    for name in names[:faces]:
+        with av.open(str(SHARED / "video" / name)) as c:
             sources.append([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
     n = min(len(s) for s in sources)
     order = list(range(n)) + list(range(n - 2, 0, -1))  # forward, then back: no jump
@@ -251,7 +262,7 @@ def run_case(
 
     w, h = size_wh
     clip = tmp / f"clip_{w}x{h}_{faces}.mp4"
-    make_clip(clip, size_wh, faces)
+    make_clip(clip, size_wh, faces, close=args.close_face)
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -381,6 +392,11 @@ def main() -> int:
         default="scaled",
         help="input: enhanced and area-averaged back to the input size (the videoconf pipeline)",
     )
+    ap.add_argument(
+        "--close-face",
+        action="store_true",
+        help="close-up talking heads (faces of 250-400 px) instead of the small webcam faces",
+    )
     ap.add_argument("--json", action="store_true", help="print a JSON list of results")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
@@ -403,6 +419,7 @@ def main() -> int:
                 r["scale"] = args.scale
                 r["arch"] = enhancer.arch
                 r["output_size"] = args.output_size
+                r["close_face"] = args.close_face
                 results.append(r)
                 if not args.json:
                     print(
