@@ -14,6 +14,7 @@ from streamsr.cli._batch import add_batch
 from streamsr.cli._common import EXIT_ERROR, EXIT_INTERRUPTED
 from streamsr.cli._enhance import add_enhance, add_run
 from streamsr.cli._eval import add_eval
+from streamsr.cli._serve import add_serve
 from streamsr.cli._train import add_export, add_train
 
 log = logging.getLogger("streamsr")
@@ -22,6 +23,7 @@ log = logging.getLogger("streamsr")
 _ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_enhance,
     add_batch,
+    add_serve,
     add_train,
     add_eval,
     add_export,

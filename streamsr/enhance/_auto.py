@@ -29,6 +29,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -214,6 +215,15 @@ class VariantChooser:
             self.switches += 1
         self.variant = variant
         log.info("variant auto: %s the %s weights (%s)", verb, variant, self.estimate().describe())
+
+    def stats(self) -> dict[str, Any]:
+        """For :class:`~streamsr.runtime.Stats`: the variant in use and the estimate."""
+        e = self.estimate()
+        return {
+            "variant": f"auto:{e.variant}" if self.decided else "auto:video (undecided)",
+            "degradation": {**e.features, "p_video": e.p_video, "crops": e.crops},
+            "variant_switches": e.switches,
+        }
 
     def estimate(self) -> Estimate:
         if self.decided:

@@ -244,12 +244,7 @@ class AutoEnhancer(Enhancer):
 
     def stats(self) -> dict[str, Any]:
         """For :class:`~streamsr.runtime.Stats`: the variant in use and the estimate."""
-        e = self.chooser.estimate()
-        return {
-            "variant": f"auto:{e.variant}" if self.chooser.decided else "auto:video (undecided)",
-            "degradation": {**e.features, "p_video": e.p_video, "crops": e.crops},
-            "variant_switches": e.switches,
-        }
+        return self.chooser.stats()
 
 
 def pad_luma(y: np.ndarray, dst: np.ndarray) -> None:

@@ -135,9 +135,13 @@ def discover(inputs: Sequence[str | Path], out_dir: Path, *, glob: str | None = 
 
 def options_hash(keywords: dict[str, Any]) -> str:
     """A short hash of the options every file runs with (and of the streamsr version)."""
-    from streamsr import __version__
+    from importlib.metadata import PackageNotFoundError, version
 
-    blob = json.dumps({"v": __version__, **keywords}, sort_keys=True, default=str)
+    try:
+        v = version("streamsr")
+    except PackageNotFoundError:  # run from a source tree
+        v = "unknown"
+    blob = json.dumps({"v": v, **keywords}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

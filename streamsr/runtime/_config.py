@@ -118,20 +118,31 @@ class PipelineConfig:
 def load_pipeline(path: str | os.PathLike[str]) -> PipelineConfig:
     """Read and validate a pipeline file; ConfigError naming the file and key when it is wrong."""
     p = Path(path)
+    data = read_toml(p, "pipeline file")
+    return pipeline_from_table(data, str(p), p)
+
+
+def read_toml(p: Path, what: str) -> dict[str, Any]:
+    """A TOML file's tables, or ConfigError naming the file (``what``: "pipeline file"...)."""
     where = str(p)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        return tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"pipeline file not found: {where}") from exc
+        raise ConfigError(f"{what} not found: {where}") from exc
     except OSError as exc:
-        raise ConfigError(f"cannot read pipeline file {where}: {exc.strerror or exc}") from exc
+        raise ConfigError(f"cannot read {what} {where}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{where}: not UTF-8 text ({exc.reason})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from exc
 
+
+def pipeline_from_table(
+    data: Mapping[str, Any], where: str, p: Path, *, section: str = "the top level"
+) -> PipelineConfig:
+    """A pipeline file's tables (or a site file's camera, ``section`` naming it), validated."""
     top = {"name", "description", "mode", "input", "enhance", "faces", "compose", "live"}
-    _unknown(data, top | {"metrics", "output"}, where, "the top level")
+    _unknown(data, top | {"metrics", "output"}, where, section)
     for key in ("name", "description"):
         if key in data and not isinstance(data[key], str):
             raise ConfigError(f"{where}: {key} must be a string, got {_tname(data[key])}")

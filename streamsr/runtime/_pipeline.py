@@ -382,6 +382,10 @@ class Pipeline:
                 what = f"{where} stage" if where in STAGE_NAMES else where
                 raise PipelineError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
 
+    def stop(self) -> None:
+        """Ask a running :meth:`run` to end (from another thread): it closes the outputs."""
+        self._stop.set()
+
     def close(self) -> None:
         """Stop every thread, finish every output (flush the encoders), release the input."""
         if self._closed:

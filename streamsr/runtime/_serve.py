@@ -1,0 +1,396 @@
+"""``streamsr serve SITE.toml``: many cameras in one process, one network shared by all.
+
+A site file lists cameras (``[[camera]]``: a ``name`` and the tables of a pipeline file nested
+under it: ``[camera.input]``, ``[[camera.output]]``, and overrides ``[camera.faces]``,
+``[camera.compose]``, ``[camera.live]``, ``[camera.enhance]``) and site-wide defaults
+(``[enhance]``, ``[faces]``, ``[compose]``, ``[live]``) and ``[server]`` (host, port,
+token_file). Every camera runs its own live :class:`~streamsr.runtime.Pipeline` on its own
+threads (its own detector, reconnects, outputs); cameras with the same ``[enhance]`` share one
+network through a :class:`~streamsr.runtime._shared.SharedEnhancer`. A camera that fails stops
+on its own (its state says why) and the others go on. The HTTP API (stdlib server, 127.0.0.1
+by default) lists, adds, removes and restarts cameras; ``/healthz``; ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from streamsr._check import check_int, check_str
+from streamsr._errors import ConfigError
+from streamsr._url import redact_url
+from streamsr.enhance._options import EnhanceOptions
+from streamsr.runtime._config import (
+    PipelineConfig,
+    _as_table,
+    _fields,
+    _unknown,
+    pipeline_from_table,
+    read_toml,
+)
+from streamsr.runtime._shared import SharedEnhancer
+
+log = logging.getLogger(__name__)
+
+_SHARED_TABLES = ("enhance", "faces", "compose", "live")
+_CAMERA_KEYS = {"name", "input", "output", *_SHARED_TABLES}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerOptions:
+    """Where the API listens; ``token_file``: a file holding the access token (else
+    ``STREAMSR_TOKEN``; neither: no token is asked for)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8090
+    token_file: str | None = None
+
+    def __post_init__(self) -> None:
+        check_str("host", self.host)
+        check_int("port", self.port, 0, 65535)
+        check_str("token_file", self.token_file, none=True)
+
+    def token(self) -> str | None:
+        env = os.environ.get("STREAMSR_TOKEN")
+        if env:
+            return env
+        if self.token_file is None:
+            return None
+        try:
+            return Path(self.token_file).read_text().strip() or None
+        except OSError as exc:
+            raise ConfigError(
+                f"[server] token_file {self.token_file}: {exc.strerror or exc}"
+            ) from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteConfig:
+    path: Path
+    server: ServerOptions
+    defaults: dict[str, dict[str, Any]]
+    cameras: tuple[tuple[str, PipelineConfig], ...]
+
+
+def camera_config(
+    table: dict[str, Any], defaults: dict[str, dict[str, Any]], where: str, index: int
+) -> tuple[str, PipelineConfig]:
+    """One ``[[camera]]`` table (as in the site file, or posted to the API), validated."""
+    name = table.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f'{where}: [[camera]] #{index + 1} needs name = "..."')
+    section = f"[[camera]] {name!r}"
+    _unknown(table, _CAMERA_KEYS, where, section)
+    merged: dict[str, Any] = {"mode": "live", "name": name}
+    merged["input"] = table.get("input", {})
+    merged["output"] = table.get("output", [])
+    for t in _SHARED_TABLES:
+        own = _as_table(table.get(t, {}), where, f"{section} [camera.{t}]")
+        merged[t] = {**defaults.get(t, {}), **own}
+    try:
+        cfg = pipeline_from_table(merged, where, Path(where), section=section)
+    except ConfigError as exc:
+        msg = str(exc)
+        raise ConfigError(
+            msg if section in msg else msg.replace(f"{where}: ", f"{where}: {section}: ", 1)
+        ) from None
+    return name, cfg
+
+
+def load_site(path: str | os.PathLike[str]) -> SiteConfig:
+    p = Path(path)
+    where = str(p)
+    data = read_toml(p, "site file")
+    _unknown(data, {"server", "camera", *_SHARED_TABLES}, where, "the top level")
+    server_table = _as_table(data.get("server", {}), where, "[server]")
+    try:
+        server = ServerOptions(**_fields(ServerOptions, server_table, where, "[server]"))
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    defaults = {t: dict(_as_table(data.get(t, {}), where, f"[{t}]")) for t in _SHARED_TABLES}
+    raw = data.get("camera", [])
+    if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
+        raise ConfigError(f"{where}: cameras are [[camera]] tables")
+    cameras = [camera_config(c, defaults, where, i) for i, c in enumerate(raw)]
+    check_cameras(cameras, where)
+    return SiteConfig(path=p, server=server, defaults=defaults, cameras=tuple(cameras))
+
+
+def check_cameras(cameras: list[tuple[str, PipelineConfig]], where: str) -> None:
+    """No two cameras with one name, and no two recording to one file."""
+    names: set[str] = set()
+    paths: dict[str, str] = {}
+    for name, cfg in cameras:
+        if name in names:
+            raise ConfigError(f"{where}: two cameras are named {name!r}")
+        names.add(name)
+        for o in cfg.outputs:
+            if o.kind != "file":
+                continue
+            key = os.path.abspath(o.location)
+            if key in paths:
+                raise ConfigError(
+                    f"{where}: cameras {paths[key]!r} and {name!r} both record to {o.location}"
+                )
+            paths[key] = name
+
+
+class CameraRunner:
+    """One camera's pipeline on its own thread; ``state``: starting, live, reconnecting,
+    stale, stopped, failed (``error`` says why)."""
+
+    def __init__(self, name: str, cfg: PipelineConfig, enhancer: Any) -> None:
+        self.name, self.cfg, self.enhancer = name, cfg, enhancer
+        self.state = "starting"
+        self.error = ""
+        self.pipeline: Any = None
+        self.started_at = time.time()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"camera-{name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            p = self.cfg.pipeline(enhancer=self.enhancer)
+            self.pipeline = p
+            if self._stop.is_set():
+                p.close()
+                return
+            self.state = "live"
+            with p:
+                p.run()
+            self.state = "stopped"
+        except Exception as exc:  # the camera stops; the site goes on
+            self.state, self.error = (
+                "failed",
+                redact_url(str(exc).splitlines()[0] if str(exc) else type(exc).__name__),
+            )
+            log.error("camera %s: %s", self.name, self.error)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        if self.pipeline is not None:
+            self.pipeline.stop()
+        self._thread.join(timeout=timeout)
+        if self.state in ("starting", "live"):
+            self.state = "stopped"
+
+    def status(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "state": self.state, "error": self.error}
+        p = self.pipeline
+        if p is not None:
+            st = p.stats
+            if self.state == "live" and not st.connected:
+                out["state"] = "reconnecting"
+            elif self.state == "live" and st.frames_stale and st.fps_in == 0:
+                out["state"] = "stale"
+            out.update(
+                fps_in=round(st.fps_in, 2),
+                fps_out=round(st.fps_out, 2),
+                frames_in=st.frames_in,
+                frames_out=st.frames_out,
+                frames_stale=st.frames_stale,
+                frames_dropped=st.frames_dropped,
+                faces_enhanced=st.faces_enhanced,
+                enhance_skips=st.enhance_skips,
+                reconnects=st.reconnects,
+                variant=st.variant,
+            )
+        return out
+
+
+class Site:
+    """The running site: cameras, shared enhancers, the HTTP API."""
+
+    def __init__(
+        self, config: SiteConfig, *, host: str | None = None, port: int | None = None
+    ) -> None:
+        self.config = config
+        self.defaults = config.defaults
+        self.where = str(config.path)
+        self._shared: dict[EnhanceOptions, SharedEnhancer] = {}
+        self.cameras: dict[str, CameraRunner] = {}
+        self._lock = threading.Lock()
+        self.token = config.server.token()
+        for name, cfg in config.cameras:
+            self._start(name, cfg)
+        self.http = ThreadingHTTPServer(
+            (host or config.server.host, config.server.port if port is None else port),
+            _handler(self),
+        )
+        self.http.daemon_threads = True
+        self.port = self.http.server_address[1]
+        self._http_thread = threading.Thread(target=self.http.serve_forever, daemon=True)
+        self._http_thread.start()
+        log.info(
+            "serving %d camera(s); API on http://%s:%d/",
+            len(self.cameras),
+            self.http.server_address[0],
+            self.port,
+        )
+
+    def _enhancer_for(self, cfg: PipelineConfig) -> SharedEnhancer:
+        opts = cfg.options.enhance  # cameras with equal [enhance] share one network
+        shared = self._shared.get(opts)
+        if shared is None:
+            e = opts.load(live=True)
+            enhancers = getattr(e, "enhancers", None)  # variant auto: both weight sets
+            shared = SharedEnhancer(enhancers or {opts.variant: e}, auto=enhancers is not None)
+            self._shared[opts] = shared
+        return shared
+
+    def _start(self, name: str, cfg: PipelineConfig) -> None:
+        handle = self._enhancer_for(cfg).camera(name)
+        self.cameras[name] = CameraRunner(name, cfg, handle)
+
+    def add(self, table: dict[str, Any]) -> str:
+        with self._lock:
+            name, cfg = camera_config(table, self.defaults, "API", len(self.cameras))
+            check_cameras([*((n, c.cfg) for n, c in self.cameras.items()), (name, cfg)], "API")
+            self._start(name, cfg)
+            return name
+
+    def remove(self, name: str) -> None:
+        with self._lock:
+            runner = self.cameras.pop(name, None)
+        if runner is None:
+            raise KeyError(name)
+        runner.stop()
+
+    def restart(self, name: str) -> None:
+        with self._lock:
+            runner = self.cameras.get(name)
+            if runner is None:
+                raise KeyError(name)
+            runner.stop()
+            self.cameras[name] = CameraRunner(name, runner.cfg, runner.enhancer)
+
+    def status(self) -> list[dict[str, Any]]:
+        return [c.status() for c in list(self.cameras.values())]
+
+    def enhancer_stats(self) -> list[dict[str, Any]]:
+        return [{"arch": s.arch, "scale": s.scale, **s.stats()} for s in self._shared.values()]
+
+    def close(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+        for runner in list(self.cameras.values()):
+            runner.stop()
+        for shared in self._shared.values():
+            shared.close()
+
+    def metrics_text(self) -> str:
+        lines = []
+
+        def metric(name: str, kind: str, help_: str, rows: list[tuple[str, float]]) -> None:
+            lines.append(f"# HELP {name} {help_}")
+            lines.append(f"# TYPE {name} {kind}")
+            lines.extend(f"{name}{{camera={json.dumps(c)}}} {v}" for c, v in rows)
+
+        st = self.status()
+        for key, kind, help_ in (
+            ("frames_in", "counter", "frames read from the camera"),
+            ("frames_out", "counter", "frames written to the outputs"),
+            ("frames_dropped", "counter", "frames dropped to stay live"),
+            ("faces_enhanced", "counter", "faces enhanced"),
+            ("enhance_skips", "counter", "faces left bicubic to keep the latency budget"),
+            ("reconnects", "counter", "reconnects of the input"),
+            ("fps_out", "gauge", "output frame rate over the last seconds"),
+        ):
+            metric(
+                f"streamsr_{key}" + ("_total" if kind == "counter" else ""),
+                kind,
+                help_,
+                [(s["name"], s.get(key, 0)) for s in st],
+            )
+        metric(
+            "streamsr_camera_up",
+            "gauge",
+            "1 when the camera is live",
+            [(s["name"], float(s["state"] == "live")) for s in st],
+        )
+        for i, e in enumerate(self.enhancer_stats()):
+            for k in ("crops_per_tick", "requests_per_tick", "utilisation"):
+                lines.append(f'streamsr_enhancer_{k}{{enhancer="{i}",arch="{e["arch"]}"}} {e[k]}')
+        return "\n".join(lines) + "\n"
+
+
+def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("api: " + format, *args)
+
+        def _send(self, code: int, body: Any, ctype: str = "application/json") -> None:
+            data = (body if isinstance(body, str) else json.dumps(body)).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _authorised(self) -> bool:
+            if site.token is None or self.path == "/healthz":
+                return True
+            got = self.headers.get("Authorization", "")
+            if hmac.compare_digest(got.encode(), f"Bearer {site.token}".encode()):
+                return True
+            self._send(401, {"error": "a valid 'Authorization: Bearer TOKEN' is required"})
+            return False
+
+        def do_GET(self) -> None:
+            if not self._authorised():
+                return
+            if self.path == "/healthz":
+                self._send(200, {"ok": True, "cameras": len(site.cameras)})
+            elif self.path == "/api/cameras":
+                self._send(200, site.status())
+            elif self.path == "/api/enhancers":
+                self._send(200, site.enhancer_stats())
+            elif self.path == "/metrics":
+                self._send(200, site.metrics_text(), "text/plain; version=0.0.4")
+            else:
+                self._send(404, {"error": f"no such resource: {self.path}"})
+
+        def do_POST(self) -> None:
+            if not self._authorised():
+                return
+            parts = self.path.strip("/").split("/")
+            try:
+                if parts == ["api", "cameras"]:
+                    n = int(self.headers.get("Content-Length", "0"))
+                    table = json.loads(self.rfile.read(n) or b"{}")
+                    if not isinstance(table, dict):
+                        raise ConfigError("the body must be a JSON object: a [[camera]] table")
+                    self._send(201, {"added": site.add(table)})
+                elif len(parts) == 4 and parts[:2] == ["api", "cameras"] and parts[3] == "restart":
+                    site.restart(parts[2])
+                    self._send(200, {"restarted": parts[2]})
+                else:
+                    self._send(404, {"error": f"no such resource: {self.path}"})
+            except KeyError as exc:
+                self._send(404, {"error": f"no camera named {exc.args[0]!r}"})
+            except (ConfigError, json.JSONDecodeError, ValueError) as exc:
+                self._send(400, {"error": str(exc)})
+
+        def do_DELETE(self) -> None:
+            if not self._authorised():
+                return
+            parts = self.path.strip("/").split("/")
+            if len(parts) == 3 and parts[:2] == ["api", "cameras"]:
+                try:
+                    site.remove(parts[2])
+                    self._send(200, {"removed": parts[2]})
+                except KeyError:
+                    self._send(404, {"error": f"no camera named {parts[2]!r}"})
+            else:
+                self._send(404, {"error": f"no such resource: {self.path}"})
+
+    return Handler
