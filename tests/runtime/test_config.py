@@ -16,7 +16,8 @@ from streamsr.sources import CameraOptions, LiveSource, is_live
 from streamsr.sources._live import input_spec, parse_camera
 
 ROOT = Path(__file__).resolve().parents[2]
-PIPELINES = sorted((ROOT / "pipelines").glob("*.toml"))
+SITES = {"site"}  # site files of streamsr serve (tests/runtime/test_serve.py loads them)
+PIPELINES = sorted(p for p in (ROOT / "pipelines").glob("*.toml") if p.stem not in SITES)
 
 
 # -- pipeline files -------------------------------------------------------------------------------

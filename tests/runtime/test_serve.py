@@ -59,6 +59,15 @@ def test_a_bad_site_file_is_one_error_naming_the_key_and_file(
     assert str(p) in str(err.value)
 
 
+def test_the_shipped_site_file_loads() -> None:
+    site = load_site(Path(__file__).resolve().parents[2] / "pipelines" / "site.toml")
+    assert [n for n, _ in site.cameras] == ["door", "lobby"]
+    lobby = dict(site.cameras)["lobby"]
+    assert lobby.options.faces.detect_every == 2  # the camera's own table wins
+    assert lobby.options.enhance.variant == "auto"  # the site's default
+    assert site.server.host == "127.0.0.1"
+
+
 def test_duplicate_names_and_shared_recordings_are_refused(tmp_path: Path) -> None:
     src = make_clip(tmp_path / "c.mp4", frames=5)
     two = _camera("a", src, tmp_path / "a.mp4") + _camera("a", src, tmp_path / "b.mp4")
