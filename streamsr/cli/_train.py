@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 from pathlib import Path
 
 log = logging.getLogger("streamsr")
@@ -26,10 +27,23 @@ def _cmd_train(args: argparse.Namespace) -> int:
             init=Path(args.init) if args.init else None,
             degrade=args.degrade,
             clean_fraction=args.clean_fraction,
+            folder_weights=tuple(args.folder_weight or ()),
             lr=args.lr,
+            val_every_s=args.val_every,
         )
     )
     return 0
+
+
+def _folder_weight(text: str) -> tuple[str, float]:
+    name, sep, weight = text.partition("=")
+    try:
+        value = float(weight)
+    except ValueError:
+        value = math.nan
+    if not sep or not name or not value > 0:
+        raise argparse.ArgumentTypeError(f"expected NAME=W with W > 0, got {text!r}")
+    return name, value
 
 
 def add_train(sub: argparse._SubParsersAction) -> None:
@@ -60,15 +74,24 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--degrade",
-        choices=("clean", "realistic"),
+        choices=("clean", "realistic", "video"),
         default="clean",
-        help="clean downscales only, or add blur, noise, JPEG and H.264 as in footage",
+        help="clean downscales only; realistic: sometimes blur, noise, JPEG or H.264 (the "
+        "2026-11 mix); video: blur, noise and JPEG or H.264 on nearly every sample",
     )
     p.add_argument(
         "--clean-fraction",
         type=float,
         default=0.3,
-        help="share of clean samples in --degrade realistic (default 0.3)",
+        help="share of clean samples in --degrade realistic or video (default 0.3)",
+    )
+    p.add_argument(
+        "--folder-weight",
+        type=_folder_weight,
+        action="append",
+        metavar="NAME=W",
+        help="draw images under a folder called NAME W times as often per image "
+        "(repeatable; e.g. hq=3)",
     )
     p.add_argument(
         "--lr",
@@ -76,6 +99,13 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         default=1e-3,
         help="Adam learning rate of the first two layers "
         "(the last gets a tenth); cosine decay over the run (default 1e-3)",
+    )
+    p.add_argument(
+        "--val-every",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="validate (and keep the best weights) this often (default 120)",
     )
     p.set_defaults(func=_cmd_train)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import torch
 
 from streamsr._errors import DatasetError
 from streamsr.enhance._resize import upscale_bicubic
-from streamsr.training._degrade import Degradation, Protocol, h264, sample_degradation
+from streamsr.training._degrade import Degradation, TrainMix, h264, sample_training_degradation
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +87,19 @@ class ImageSet:
     unreadable: int
 
 
-def load_images(paths: Sequence[Path], *, min_side: int) -> ImageSet:
+def load_images(
+    paths: Sequence[Path], *, min_side: int, folder_weights: Mapping[str, float] | None = None
+) -> ImageSet:
     """Decode every image once; unreadable or too small ones are skipped and counted.
 
-    Each top-level group of files (grayscale vs colour) gets equal sampling weight per image
-    within it; colour images get two thirds of the draws when both kinds exist.
+    Colour images get two thirds of the draws when grayscale ones exist too. Within each kind
+    every image weighs the same, times ``folder_weights[name]`` for an image under a folder
+    called ``name`` (e.g. ``{"hq": 3.0}`` draws sharp faces three times as often per image).
     """
+    folder_weights = dict(folder_weights or {})
     images: list[np.ndarray] = []
     gray: list[bool] = []
+    mult: list[float] = []
     unreadable = 0
     for p in paths:
         img = read_rgb(p)
@@ -110,16 +116,17 @@ def load_images(paths: Sequence[Path], *, min_side: int) -> ImageSet:
             continue
         images.append(img)
         gray.append(g)
+        mult.append(math.prod(folder_weights.get(part, 1.0) for part in p.parent.parts))
     if not images:
         raise DatasetError(
             f"none of the {len(paths)} images could be read (or all are smaller than {min_side} px)"
         )
     g_arr = np.array(gray)
     n_gray, n_col = int(g_arr.sum()), int((~g_arr).sum())
-    w = np.ones(len(images))
+    w = np.array(mult, np.float64)
     if n_gray and n_col:
-        w[~g_arr] = (2 / 3) / n_col
-        w[g_arr] = (1 / 3) / n_gray
+        w[~g_arr] *= (2 / 3) / w[~g_arr].sum()
+        w[g_arr] *= (1 / 3) / w[g_arr].sum()
     w /= w.sum()
     return ImageSet(images, gray, w, unreadable)
 
@@ -130,7 +137,7 @@ def sample_pair(
     *,
     scale: int,
     patch: int,
-    mode: Protocol,
+    mode: TrainMix,
     clean_fraction: float,
 ) -> tuple[np.ndarray, np.ndarray, Degradation]:
     """A random ``patch``-square HR crop of ``img`` (flipped half the time), its degraded LR
@@ -141,7 +148,7 @@ def sample_pair(
     if rng.random() < 0.5:
         hr = hr[:, ::-1]
     hr = np.ascontiguousarray(hr)
-    d = sample_degradation(rng, mode, clean_fraction=clean_fraction)
+    d = sample_training_degradation(rng, mode, clean_fraction=clean_fraction)
     return hr, d.apply(hr, scale, rng), d
 
 
@@ -155,7 +162,7 @@ class PatchBatches:
         scale: int,
         patch: int,
         batch: int,
-        mode: Protocol,
+        mode: TrainMix,
         clean_fraction: float,
         seed: int,
         h264_prob: float = 0.35,
@@ -184,6 +191,7 @@ class PatchBatches:
         p, s = self.patch, self.scale
         idx = rng.choice(len(self.images.images), size=self.batch, p=self.images.weights)
         hrs, lrs, degraded = [], [], []
+        crfs: list[int | None] = []
         for i in idx:
             hr, lr, d = sample_pair(
                 self.images.images[i],
@@ -196,6 +204,15 @@ class PatchBatches:
             lrs.append(lr)
             hrs.append(hr)
             degraded.append(d.jpeg_quality is None and (d.blur_sigma > 0 or d.noise_sigma > 0))
+            crfs.append(d.h264_crf)
+        # ``video``: the samples that drew H.264 share one encode (one encoder costs about as
+        # much as making the rest of the batch), at the rate factor the first of them drew.
+        sel = [k for k, c in enumerate(crfs) if c is not None]
+        if sel:
+            crf = crfs[sel[0]]
+            assert crf is not None
+            for k, o in zip(sel, h264([lrs[k] for k in sel], crf), strict=True):
+                lrs[k] = o
         if self.mode == "realistic" and rng.random() < self.h264_prob:
             sel = [k for k, dg in enumerate(degraded) if dg]
             if sel:

@@ -22,7 +22,7 @@ from streamsr._errors import ConfigError, DatasetError, WeightsError
 from streamsr.enhance._resize import upscale_bicubic
 from streamsr.enhance._srcnn import SRCNN, Network, build_srcnn, is_scale_bound
 from streamsr.enhance._weights import load_checkpoint_file, save_weights
-from streamsr.training._degrade import EVAL_DEGRADATIONS, Protocol
+from streamsr.training._degrade import EVAL_DEGRADATIONS, TRAIN_MIXES, TrainMix
 from streamsr.training._metrics import psnr
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,9 @@ class TrainOptions:
     seed: int = 0
     resume: Path | None = None
     init: Path | None = None
-    degrade: Protocol = "clean"
+    degrade: TrainMix = "clean"
     clean_fraction: float = 0.3
+    folder_weights: tuple[tuple[str, float], ...] = ()
     batch: int = 32
     lr: float = 1e-3
     val_every_s: float = 120.0
@@ -61,8 +62,13 @@ class TrainOptions:
             raise ConfigError(f"--minutes must be positive, got {self.minutes}")
         if self.steps is not None and self.steps <= 0:
             raise ConfigError(f"--steps must be positive, got {self.steps}")
-        if self.degrade not in ("clean", "realistic"):
-            raise ConfigError(f"degrade must be 'clean' or 'realistic', got {self.degrade!r}")
+        if self.degrade not in TRAIN_MIXES:
+            raise ConfigError(f"degrade must be one of {TRAIN_MIXES}, got {self.degrade!r}")
+        if not 0.0 <= self.clean_fraction <= 1.0:
+            raise ConfigError(f"--clean-fraction must be in 0..1, got {self.clean_fraction}")
+        for name, weight in self.folder_weights:
+            if not name or not weight > 0:
+                raise ConfigError(f"folder weights are NAME=W with W > 0, got {name!r}={weight}")
         build_srcnn(self.arch, scale=self.scale)  # raises ConfigError naming the allowed archs
 
 
@@ -154,7 +160,7 @@ def train(opts: TrainOptions) -> dict[str, object]:
     t0 = time.monotonic()
     model = build_srcnn(opts.arch, scale=opts.scale)
     patch = patch_size(model, opts.scale)
-    train_set = load_images(train_paths, min_side=patch)
+    train_set = load_images(train_paths, min_side=patch, folder_weights=dict(opts.folder_weights))
     val_set = load_images(val_paths, min_side=VAL_CROP // 2)
     log.info(
         "data: %d training images, %d validation images, %d unreadable or too small skipped (%.0f s)",
@@ -302,8 +308,9 @@ def train(opts: TrainOptions) -> dict[str, object]:
         "channels": "y",
         "residual": True,
         "degrade": opts.degrade,
-        "clean_fraction": opts.clean_fraction if opts.degrade == "realistic" else 1.0,
+        "clean_fraction": opts.clean_fraction if opts.degrade != "clean" else 1.0,
         "data": [str(d) for d in opts.data],
+        "folder_weights": dict(opts.folder_weights),
         "train_images": len(train_set.images),
         "val_images": len(val_crops),
         "steps": step,

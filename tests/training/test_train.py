@@ -279,3 +279,48 @@ def test_cli_train_writes_weights(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "step 3" in r.stderr and "val PSNR-Y" in r.stderr
     assert load_weights_file(tmp_path / "w.pt")[1]["scale"] == 3
+
+
+def test_video_batches_are_seeded_and_compressed(tmp_path: Path) -> None:
+    imgs: ImageSet = load_images(find_images([_faces_folder(tmp_path)]), min_side=72)
+    kw = {"scale": 2, "patch": 72, "batch": 8, "seed": 0}
+    a = PatchBatches(imgs, mode="video", clean_fraction=0.0, **kw).make_batch(
+        np.random.default_rng(5)
+    )
+    b = PatchBatches(imgs, mode="video", clean_fraction=0.0, **kw).make_batch(
+        np.random.default_rng(5)
+    )
+    c = PatchBatches(imgs, mode="clean", clean_fraction=1.0, **kw).make_batch(
+        np.random.default_rng(5)
+    )
+    torch.testing.assert_close(a[0], b[0])
+    assert a[0].shape == (8, 1, 72, 72) and a[0].dtype == torch.float32
+    assert not torch.equal(a[0], c[0])
+
+
+def test_folder_weights_shift_the_draws(tmp_path: Path) -> None:
+    data = _faces_folder(tmp_path, n=4)
+    hq = data / "hq"
+    hq.mkdir()
+    for f in sorted((data / "sub").iterdir())[:2]:
+        shutil.copy(f, hq / f.name)
+    paths = find_images([data])
+    plain = load_images(paths, min_side=72)
+    weighted = load_images(paths, min_side=72, folder_weights={"hq": 3.0})
+    in_hq = np.array([p.parent.name == "hq" for p in paths])
+    assert np.isclose(plain.weights.sum(), 1) and np.isclose(weighted.weights.sum(), 1)
+    assert np.isclose(plain.weights[in_hq].sum(), 2 / 6)
+    assert np.isclose(weighted.weights[in_hq].sum(), 6 / 10)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"clean_fraction": 1.5}, "clean-fraction"),
+        ({"folder_weights": (("hq", 0.0),)}, "W > 0"),
+        ({"degrade": "blurry"}, "video"),
+    ],
+)
+def test_bad_mix_options(tmp_path: Path, kwargs, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match=match):
+        TrainOptions(data=(str(tmp_path),), out=tmp_path / "w.pt", scale=2, steps=1, **kwargs)
