@@ -7,6 +7,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from streamsr._errors import ConfigError
 from streamsr.cli._common import EXIT_ERROR, EXIT_INTERRUPTED
@@ -44,6 +45,12 @@ def add_batch(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--force", action="store_true", help="redo every file, done or not")
     p.add_argument(
+        "--pipeline",
+        metavar="FILE",
+        help="an offline pipeline file (or the name of one in ./pipelines: transcode) for every "
+        "file's options and output settings, instead of the flags below",
+    )
+    p.add_argument(
         "--ray",
         metavar="auto|ADDRESS",
         help="run on a Ray cluster (extra streamsr[ray]): auto joins a running one or starts "
@@ -60,7 +67,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from streamsr.runtime._options import PipelineOptions
 
     kw = keywords_from_args(args)
-    PipelineOptions.from_keywords(**kw)  # bad values fail here, before any file
+    if args.pipeline is not None:
+        kw = _from_pipeline_file(args.pipeline, kw)
+    else:
+        PipelineOptions.from_keywords(**kw)  # bad values fail here, before any file
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"the output {out_dir} exists and is not a folder")
@@ -104,3 +114,16 @@ def cmd_batch(args: argparse.Namespace) -> int:
         )
         return EXIT_INTERRUPTED
     return EXIT_ERROR if summary.failed else 0
+
+
+def _from_pipeline_file(name: str, flags: dict[str, Any]) -> dict[str, Any]:
+    from streamsr.cli._enhance import resolve_pipeline_path
+    from streamsr.runtime._config import load_pipeline
+
+    if flags:
+        given = ", ".join(sorted(flags))
+        raise ConfigError(f"--pipeline sets every option; leave out the other flags ({given})")
+    cfg = load_pipeline(resolve_pipeline_path(name))
+    if cfg.mode != "offline":
+        raise ConfigError(f"--pipeline {cfg.path}: batch runs files offline; it is mode = 'live'")
+    return {"options": cfg.options, "output": cfg.outputs[0]}

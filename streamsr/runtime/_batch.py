@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import hashlib
 import json
 import logging
@@ -249,7 +250,14 @@ def run_one(job: Job, keywords: dict[str, Any]) -> dict[str, Any]:
         reset = getattr(enhancer, "reset", None)
         if reset is not None:
             reset()  # variant auto: every file is measured on its own
-        with Pipeline(job.input, job.partial, **keywords, overwrite=True, enhancer=enhancer) as p:
+        if "options" in keywords:  # a pipeline file: its options, its first output's settings
+            spec = dataclasses.replace(
+                keywords["output"], location=str(job.partial), overwrite=True
+            )
+            p = Pipeline(job.input, [spec], options=keywords["options"], enhancer=enhancer)
+        else:
+            p = Pipeline(job.input, job.partial, **keywords, overwrite=True, enhancer=enhancer)
+        with p:
             _LOADED["enhancer"] = p.enhancer  # loaded once per worker process
             rate = getattr(p.source, "average_rate", None)  # read before run() closes it
             st = p.run()

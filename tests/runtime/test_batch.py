@@ -252,3 +252,44 @@ def test_ray_bad_addresses_and_a_missing_extra_are_one_line_errors(
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(ConfigError, match=r"streamsr\[ray\]"):
         init_ray("auto")
+
+
+def test_ctrl_c_keeps_finished_files_and_the_cut_one_is_redone(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    make_clip(src / "a_short.mp4", frames=10)
+    make_clip(src / "b_long.mp4", frames=900, size_wh=(320, 240))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "streamsr", "batch", str(src), "-o", str(out), "--no-progress"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    partial = out / ".b_long.partial.mp4"
+    deadline = time.monotonic() + 180
+    while not partial.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert partial.exists(), "the long file was never seen in progress"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert _frames_and_audio(out / "a_short.mp4")[0] == 10  # finished: kept
+    assert not (out / "b_long.mp4").exists() and not partial.exists()
+    last = {r["input"]: r for r in _records(out)}
+    assert last[str(src / "b_long.mp4")]["status"] == "started"  # cut off: redone next time
+    again = Batch(discover([src], out), out, keywords={})
+    assert [j.input.name for j in again.todo] == ["b_long.mp4"]
+
+
+def test_a_pipeline_file_gives_every_option(tree: Path, tmp_path: Path) -> None:
+    from streamsr.cli._batch import _from_pipeline_file
+
+    root = Path(__file__).resolve().parents[2] / "pipelines"
+    kw = _from_pipeline_file(str(root / "transcode.toml"), {})
+    assert kw["options"].source.live is False and kw["output"].kind == "file"
+    with pytest.raises(ConfigError, match="mode = 'live'"):
+        _from_pipeline_file(str(root / "surveillance.toml"), {})
+    with pytest.raises(ConfigError, match=r"leave out the other flags \(scale\)"):
+        _from_pipeline_file(str(root / "transcode.toml"), {"scale": 3})
+    out = tmp_path / "out"
+    s = Batch(discover([tree / "sub"], out), out, keywords=kw).run(progress=False)
+    assert s.done == 2
+    assert _frames_and_audio(out / "c.mp4") == _frames_and_audio(tree / "sub" / "c.mp4")
