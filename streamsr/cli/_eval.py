@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from streamsr.cli._common import BACKENDS
 
@@ -28,6 +29,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         from streamsr.training._identity import IdentityCollector, IdentityModel
 
         collector = IdentityCollector(IdentityModel(), ("bicubic", "model"))
+    if args.weights is not None and not Path(args.weights).is_file():
+        from streamsr._errors import WeightsError
+
+        raise WeightsError(f"weights file not found: {args.weights}")
     paths = find_images(args.data)
     if args.holdout:
         paths = [p for p in paths if is_validation(p)]
