@@ -264,7 +264,7 @@ LIVE_ARCH = "srcnn-915s"
 DEFAULT_ARCHS: dict[bool, tuple[str, ...]] = {
     # Files: the best measured quality. At x2 fsrcnn-s is both better on clean faces (+2.40 dB
     # vs srcnn-955's +2.03 on the 23 eval faces; realistic, video weights: +0.55 vs +0.58) and
-    # a tenth of the cost; at x4 srcnn-955 stays ahead (+1.80 / +0.63 vs +1.64 / +0.48).
+    # a tenth of the cost; at x4 srcnn-955 stays ahead (+1.80 / +0.69 vs +1.64 / +0.53).
     False: ("fsrcnn-s@2", OFFLINE_ARCH),
     # Live: the cheapest network that keeps up, per scale: fsrcnn-s (x2, x4: 2.3-2.8x cheaper
     # than srcnn-915s in ONNX Runtime and better at both scales), then srcnn-915s.
