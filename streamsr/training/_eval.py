@@ -135,10 +135,10 @@ def enhancer_method(enhancer: object) -> Method:
 def auto_method(enhancer: Any, chosen: dict[str, int]) -> Method:
     """``variant="auto"`` on unrelated images: the weights chosen per image from its own
     measures (a stream decides over its first crops instead); ``chosen`` counts the picks."""
-    from streamsr.enhance._auto import measure, video_probability
+    from streamsr.enhance._auto import DECIDE_AT, measure, video_probability
 
     def run(lr: np.ndarray) -> np.ndarray:
-        v = "video" if video_probability(measure(lr)) >= 0.5 else "clean"
+        v = "video" if video_probability(measure(lr)) >= DECIDE_AT else "clean"
         chosen[v] = chosen.get(v, 0) + 1
         return enhancer.enhancers[v].enhance([lr])[0]
 
