@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from streamsr._check import check_int, check_str
-from streamsr._errors import ConfigError
+from streamsr._errors import ConfigError, SourceError
 from streamsr._url import redact_url
 from streamsr.enhance._options import EnhanceOptions
 from streamsr.runtime._config import (
@@ -157,14 +157,35 @@ class CameraRunner:
         self._thread = threading.Thread(target=self._run, name=f"camera-{name}", daemon=True)
         self._thread.start()
 
+    def _open(self) -> Any:
+        """The camera's pipeline; a camera that cannot be reached at start is retried as its
+        ``reconnect_attempts`` and ``reconnect_delay_s`` say (state ``reconnecting``)."""
+        src = self.cfg.options.source
+        attempts, delay = 0, max(0.1, src.reconnect_delay_s)
+        while True:
+            try:
+                return self.cfg.pipeline(enhancer=self.enhancer)
+            except SourceError as exc:
+                attempts += 1
+                if src.reconnect_attempts >= 0 and attempts > src.reconnect_attempts:
+                    raise
+                self.state = "reconnecting"
+                self.error = redact_url(str(exc).splitlines()[0])
+                log.warning("camera %s: %s; retrying in %.1f s", self.name, self.error, delay)
+                if self._stop.wait(delay):
+                    return None
+                delay = min(30.0, 2 * delay)
+
     def _run(self) -> None:
         try:
-            p = self.cfg.pipeline(enhancer=self.enhancer)
+            p = self._open()
+            if p is None:
+                return
             self.pipeline = p
             if self._stop.is_set():
                 p.close()
                 return
-            self.state = "live"
+            self.state, self.error = "live", ""
             with p:
                 p.run()
             self.state = "stopped"

@@ -155,3 +155,49 @@ def test_cameras_share_one_network_and_the_api_adds_and_removes_them(
         assert s["frames_in"] == s["frames_out"] - s["frames_stale"] + s["frames_dropped"]
     for name in "bc":  # (a was restarted: its file is being rewritten)
         assert 0 < _frames(tmp_path / f"{name}.mkv") <= status[name]["frames_out"]
+
+
+def test_an_unreachable_camera_reconnects_alone_and_its_password_stays_hidden(
+    tmp_path: Path,
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dead = (
+        '[[camera]]\nname = "dead"\n[camera.input]\n'
+        f'location = "rtsp://admin:hunter2@127.0.0.1:{port}/x"\n'
+        "reconnect_attempts = -1\nreconnect_delay_s = 0.2\nopen_timeout_s = 1.0\n"
+        f'[[camera.output]]\nlocation = "{tmp_path / "dead.mkv"}"\n'
+    )
+    once = (
+        dead.replace('name = "dead"', 'name = "once"')
+        .replace("reconnect_attempts = -1", "reconnect_attempts = 0")
+        .replace("dead.mkv", "once.mkv")
+    )
+    body = "[server]\nport = 0\n" + dead + once + _camera("ok", DEMO, tmp_path / "ok.mkv")
+    site = Site(load_site(_site(tmp_path, body)))
+    base = f"http://127.0.0.1:{site.port}"
+    try:
+
+        def states() -> dict[str, Any]:
+            return {s["name"]: s for s in _get(base, "/api/cameras")}
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            st = states()
+            if st["dead"]["state"] == "reconnecting" and st["once"]["state"] == "failed":
+                break
+            time.sleep(0.2)
+        st = states()
+        assert st["dead"]["state"] == "reconnecting" and "Connection refused" in st["dead"]["error"]
+        assert st["once"]["state"] == "failed"
+        deadline = time.monotonic() + 60
+        while states()["ok"].get("frames_in", 0) < 10 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert states()["ok"]["frames_in"] >= 10  # the others run meanwhile
+        text = json.dumps(states()) + _get(base, "/metrics")
+        assert "hunter2" not in text and "admin" not in text
+    finally:
+        site.close()
