@@ -225,6 +225,9 @@ class CameraRunner:
                 reconnects=st.reconnects,
                 variant=st.variant,
             )
+            e2e = st.latency_ms.get("end_to_end")
+            if e2e is not None:
+                out["latency_p50_ms"], out["latency_p95_ms"] = round(e2e[0], 1), round(e2e[1], 1)
         return out
 
 
@@ -325,6 +328,8 @@ class Site:
             ("enhance_skips", "counter", "faces left bicubic to keep the latency budget"),
             ("reconnects", "counter", "reconnects of the input"),
             ("fps_out", "gauge", "output frame rate over the last seconds"),
+            ("latency_p50_ms", "gauge", "end-to-end latency inside streamsr, median, ms"),
+            ("latency_p95_ms", "gauge", "end-to-end latency inside streamsr, 95th percentile, ms"),
         ):
             metric(
                 f"streamsr_{key}" + ("_total" if kind == "counter" else ""),

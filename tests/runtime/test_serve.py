@@ -143,6 +143,8 @@ def test_cameras_share_one_network_and_the_api_adds_and_removes_them(
         assert {n: s["state"] for n, s in status.items()} == dict.fromkeys("abc", "stopped")
         metrics = _get(base, "/metrics", "s3cret")
         assert 'streamsr_frames_out_total{camera="c"}' in metrics
+        assert "streamsr_latency_p95_ms" in metrics
+        assert all(s["latency_p50_ms"] <= s["latency_p95_ms"] for s in status.values())
         assert _call(base, "POST", "/api/cameras/a/restart", token="s3cret") == 200
         assert _call(base, "DELETE", "/api/cameras/b", token="s3cret") == 200
         assert "b" not in {s["name"] for s in _get(base, "/api/cameras", "s3cret")}
