@@ -160,14 +160,18 @@ class Enhancer:
         """
         if isinstance(crops_per_frame, np.ndarray):
             raise ValueError("crops_per_frame must be a list of lists of (H, W, 3) arrays")
-        lists = [list(c) for c in crops_per_frame]
-        flat = self.enhance([c for crops in lists for c in crops])
-        result: list[list[np.ndarray]] = []
-        k = 0
-        for crops in lists:
-            result.append(flat[k : k + len(crops)])
-            k += len(crops)
-        return result
+        flat = self.enhance([c for crops in crops_per_frame for c in crops])
+        return split_like(flat, crops_per_frame)
+
+
+def split_like(flat: list[np.ndarray], lists: Sequence[Sequence[Any]]) -> list[list[np.ndarray]]:
+    """Cut ``flat`` into lists of the lengths of ``lists``, in order."""
+    result: list[list[np.ndarray]] = []
+    k = 0
+    for items in lists:
+        result.append(flat[k : k + len(items)])
+        k += len(items)
+    return result
 
 
 class AutoEnhancer(Enhancer):

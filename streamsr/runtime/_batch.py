@@ -335,6 +335,7 @@ class Batch:
         self.summary = Summary(skipped=skipped)
         self.total = len(jobs)
         self._slots: list[_Slot] = []
+        self._t0 = time.monotonic()  # when run() started (frames/s on the progress bar)
 
     def busy(self) -> list[tuple[int, Job]]:
         """(worker pid, its file) for each worker on a file now."""
@@ -360,7 +361,7 @@ class Batch:
         )
 
     def run(self, *, progress: bool = True) -> Summary:
-        t0 = time.monotonic()
+        t0 = self._t0 = time.monotonic()
         queue = [(j, 0) for j in self.todo]  # (job, attempts so far)
         attempts: dict[Path, int] = {}
         if not queue:
@@ -450,7 +451,7 @@ class Batch:
             s.failures.append((str(job.input), str(result.get("error"))))
             log.error("batch: failed after %d attempt(s): %s", attempt, result.get("error"))
         bar.update(1)
-        elapsed = max(1e-6, time.monotonic() - bar.start_t)
+        elapsed = max(1e-6, time.monotonic() - self._t0)
         bar.set_postfix_str(f"{s.frames / elapsed:.1f} frames/s")
 
 
@@ -466,29 +467,17 @@ def _check_writable(out_dir: Path) -> None:
         ) from None
 
 
-class _NoBar:
-    start_t = time.monotonic()
-
-    def update(self, n: int) -> None:
-        pass
-
-    def set_postfix_str(self, s: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _progress(total: int, skipped: int, *, enabled: bool) -> Any:
-    if not enabled:
-        bar = _NoBar()
-        bar.start_t = time.monotonic()
-        return bar
     from tqdm import tqdm
 
-    bar = tqdm(total=total, initial=skipped, unit="file", desc="batch", dynamic_ncols=True)
-    bar.start_t = time.monotonic()
-    return bar
+    return tqdm(
+        total=total,
+        initial=skipped,
+        unit="file",
+        desc="batch",
+        dynamic_ncols=True,
+        disable=not enabled,
+    )
 
 
 # -- Ray -------------------------------------------------------------------------------------
@@ -551,7 +540,7 @@ def run_on_ray(batch: Batch, address: str, *, progress: bool = True) -> Summary:
     itself retried by the journal as on the local pool. Outputs go to ``batch.out_dir``,
     which must be storage every node shares."""
     ray = init_ray(address)
-    t0 = time.monotonic()
+    t0 = batch._t0 = time.monotonic()
     gpus = ray.cluster_resources().get("GPU", 0)
     task = ray.remote(_ray_run_one).options(
         num_cpus=1, num_gpus=1 if gpus else 0, max_retries=max(1, batch.retries)
@@ -575,9 +564,9 @@ def run_on_ray(batch: Batch, address: str, *, progress: bool = True) -> Summary:
                     result = ray.get(ref)
                 except Exception as exc:  # Ray gave up: the worker or node kept failing
                     job.partial.unlink(missing_ok=True)
-                    result = {"status": "failed", "error": f"Ray: {type(exc).__name__}: {exc}"}
-                    result["error"] = str(result["error"]).splitlines()[0]
-                    attempt = batch.retries + 1  # Ray already retried it
+                    first = str(exc).splitlines()[0] if str(exc) else ""
+                    result = {"status": "failed", "error": f"Ray: {type(exc).__name__}: {first}"}
+                    attempt = batch.retries + 1  # Ray already retried it: not queued again
                 batch._finish(job, result, attempt, queue, bar)
                 while queue:
                     j, n = queue.pop(0)

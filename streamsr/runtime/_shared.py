@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 
 from streamsr.enhance._auto import VariantChooser
+from streamsr.enhance._enhancer import split_like
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class _Request:
-    camera: str
     variant: str
     crops: list[np.ndarray]
     done: threading.Event = field(default_factory=threading.Event)
@@ -62,8 +62,8 @@ class SharedEnhancer:
     def camera(self, name: str) -> CameraEnhancer:
         return CameraEnhancer(self, name)
 
-    def submit(self, camera: str, variant: str, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
-        req = _Request(camera, variant, list(crops))
+    def submit(self, variant: str, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
+        req = _Request(variant, list(crops))
         with self._cv:
             if self._closed:
                 raise RuntimeError("the shared enhancer is closed")
@@ -139,18 +139,14 @@ class CameraEnhancer:
             self.chooser.observe(crops, origins)
 
     def enhance(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
-        return self.shared.submit(self.name, self.variant, crops) if len(crops) else []
+        return self.shared.submit(self.variant, crops) if len(crops) else []
 
     def enhance_many(
         self, crops_per_frame: Sequence[Sequence[np.ndarray]]
     ) -> list[list[np.ndarray]]:
-        flat = [c for crops in crops_per_frame for c in crops]
-        out = self.enhance(flat)
-        result, k = [], 0
-        for crops in crops_per_frame:
-            result.append(out[k : k + len(crops)])
-            k += len(crops)
-        return result
+        return split_like(
+            self.enhance([c for crops in crops_per_frame for c in crops]), crops_per_frame
+        )
 
     def reset(self) -> None:
         if self.chooser is not None:
