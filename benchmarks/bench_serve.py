@@ -130,13 +130,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cameras", type=int, nargs="+", default=[1, 2, 4, 8])
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument(
+        "--close-face",
+        action="store_true",
+        help="close-up talking heads (faces of 250-400 px, the expensive case) instead",
+    )
     ap.add_argument("--json", action="store_true", help="one JSON object per row")
     a = ap.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         clip = tmp / "webcam.mp4"
-        make_clip(clip, (640, 480), 1, min_seconds=a.seconds + 5)
+        make_clip(clip, (640, 480), 1, min_seconds=a.seconds + 5, close=a.close_face)
         for n in a.cameras:
             for mode in ("serve", "separate"):
                 fn = run_site if mode == "serve" else run_separate
