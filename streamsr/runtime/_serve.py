@@ -7,20 +7,20 @@ under it: ``[camera.input]``, ``[[camera.output]]``, and overrides ``[camera.fac
 token_file). Every camera runs its own live :class:`~streamsr.runtime.Pipeline` on its own
 threads (its own detector, reconnects, outputs); cameras with the same ``[enhance]`` share one
 network through a :class:`~streamsr.runtime._shared.SharedEnhancer`. A camera that fails stops
-on its own (its state says why) and the others go on. The HTTP API (stdlib server, 127.0.0.1
-by default) lists, adds, removes and restarts cameras; ``/healthz``; ``/metrics``.
+on its own (its state says why) and the others go on. Each camera's compose stage feeds its
+:class:`~streamsr.runtime._webview.CameraView` (live pictures and face gallery for the
+browser), which outlives restarts. The web view and the HTTP API
+(:mod:`streamsr.runtime._webapp`, 127.0.0.1 by default) show, add, remove and restart cameras.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ from streamsr.runtime._config import (
     read_toml,
 )
 from streamsr.runtime._shared import SharedEnhancer
+from streamsr.runtime._webapp import WebServer, is_loopback
+from streamsr.runtime._webview import CameraView
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +149,11 @@ class CameraRunner:
     """One camera's pipeline on its own thread; ``state``: starting, live, reconnecting,
     stale, stopped, failed (``error`` says why)."""
 
-    def __init__(self, name: str, cfg: PipelineConfig, enhancer: Any) -> None:
+    def __init__(
+        self, name: str, cfg: PipelineConfig, enhancer: Any, view: CameraView | None = None
+    ) -> None:
         self.name, self.cfg, self.enhancer = name, cfg, enhancer
+        self.view = view or CameraView(name, enhancer)
         self.state = "starting"
         self.error = ""
         self.pipeline: Any = None
@@ -181,6 +186,7 @@ class CameraRunner:
             p = self._open()
             if p is None:
                 return
+            p.composer.tap = self.view
             self.pipeline = p
             if self._stop.is_set():
                 p.close()
@@ -224,6 +230,10 @@ class CameraRunner:
                 enhance_skips=st.enhance_skips,
                 reconnects=st.reconnects,
                 variant=st.variant,
+                size_wh=list(p.output_size_wh),
+                input_size_wh=list(p.input_size_wh),
+                faces=self.view.faces_now,
+                viewers=sum(s.viewers for s in self.view.streams.values()),
             )
             e2e = st.latency_ms.get("end_to_end")
             if e2e is not None:
@@ -244,21 +254,26 @@ class Site:
         self.cameras: dict[str, CameraRunner] = {}
         self._lock = threading.Lock()
         self.token = config.server.token()
-        for name, cfg in config.cameras:
-            self._start(name, cfg)
-        self.http = ThreadingHTTPServer(
-            (host or config.server.host, config.server.port if port is None else port),
-            _handler(self),
-        )
-        self.http.daemon_threads = True
-        self.port = self.http.server_address[1]
-        self._http_thread = threading.Thread(target=self.http.serve_forever, daemon=True)
-        self._http_thread.start()
+        bind = host or config.server.host
+        if self.token is None and not is_loopback(bind):
+            raise ConfigError(
+                f"{self.where}: listening on {bind} (not loopback) needs an access token: set "
+                "STREAMSR_TOKEN or [server] token_file"
+            )
+        self.web = WebServer(self, bind, config.server.port if port is None else port)
+        self.port = self.web.port
+        try:
+            for name, cfg in config.cameras:
+                self._start(name, cfg)
+        except BaseException:
+            self.close()
+            raise
         log.info(
-            "serving %d camera(s); API on http://%s:%d/",
+            "serving %d camera(s); web view and API on http://%s:%d/%s",
             len(self.cameras),
-            self.http.server_address[0],
+            bind if ":" not in bind else f"[{bind}]",
             self.port,
+            " (token required)" if self.token else "",
         )
 
     def _enhancer_for(self, cfg: PipelineConfig) -> SharedEnhancer:
@@ -288,6 +303,7 @@ class Site:
         if runner is None:
             raise KeyError(name)
         runner.stop()
+        runner.view.close()
 
     def restart(self, name: str) -> None:
         with self._lock:
@@ -295,7 +311,7 @@ class Site:
             if runner is None:
                 raise KeyError(name)
             runner.stop()
-            self.cameras[name] = CameraRunner(name, runner.cfg, runner.enhancer)
+            self.cameras[name] = CameraRunner(name, runner.cfg, runner.enhancer, runner.view)
 
     def status(self) -> list[dict[str, Any]]:
         return [c.status() for c in list(self.cameras.values())]
@@ -304,8 +320,9 @@ class Site:
         return [{"arch": s.arch, "scale": s.scale, **s.stats()} for s in self._shared.values()]
 
     def close(self) -> None:
-        self.http.shutdown()
-        self.http.server_close()
+        for runner in list(self.cameras.values()):
+            runner.view.close()  # ends every viewer's stream, so the web server stops at once
+        self.web.close()
         for runner in list(self.cameras.values()):
             runner.stop()
         for shared in self._shared.values():
@@ -347,76 +364,3 @@ class Site:
             for k in ("crops_per_tick", "requests_per_tick", "utilisation"):
                 lines.append(f'streamsr_enhancer_{k}{{enhancer="{i}",arch="{e["arch"]}"}} {e[k]}')
         return "\n".join(lines) + "\n"
-
-
-def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("api: " + format, *args)
-
-        def _send(self, code: int, body: Any, ctype: str = "application/json") -> None:
-            data = (body if isinstance(body, str) else json.dumps(body)).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _authorised(self) -> bool:
-            if site.token is None or self.path == "/healthz":
-                return True
-            got = self.headers.get("Authorization", "")
-            if hmac.compare_digest(got.encode(), f"Bearer {site.token}".encode()):
-                return True
-            self._send(401, {"error": "a valid 'Authorization: Bearer TOKEN' is required"})
-            return False
-
-        def do_GET(self) -> None:
-            if not self._authorised():
-                return
-            if self.path == "/healthz":
-                self._send(200, {"ok": True, "cameras": len(site.cameras)})
-            elif self.path == "/api/cameras":
-                self._send(200, site.status())
-            elif self.path == "/api/enhancers":
-                self._send(200, site.enhancer_stats())
-            elif self.path == "/metrics":
-                self._send(200, site.metrics_text(), "text/plain; version=0.0.4")
-            else:
-                self._send(404, {"error": f"no such resource: {self.path}"})
-
-        def do_POST(self) -> None:
-            if not self._authorised():
-                return
-            parts = self.path.strip("/").split("/")
-            try:
-                if parts == ["api", "cameras"]:
-                    n = int(self.headers.get("Content-Length", "0"))
-                    table = json.loads(self.rfile.read(n) or b"{}")
-                    if not isinstance(table, dict):
-                        raise ConfigError("the body must be a JSON object: a [[camera]] table")
-                    self._send(201, {"added": site.add(table)})
-                elif len(parts) == 4 and parts[:2] == ["api", "cameras"] and parts[3] == "restart":
-                    site.restart(parts[2])
-                    self._send(200, {"restarted": parts[2]})
-                else:
-                    self._send(404, {"error": f"no such resource: {self.path}"})
-            except KeyError as exc:
-                self._send(404, {"error": f"no camera named {exc.args[0]!r}"})
-            except (ConfigError, json.JSONDecodeError, ValueError) as exc:
-                self._send(400, {"error": str(exc)})
-
-        def do_DELETE(self) -> None:
-            if not self._authorised():
-                return
-            parts = self.path.strip("/").split("/")
-            if len(parts) == 3 and parts[:2] == ["api", "cameras"]:
-                try:
-                    site.remove(parts[2])
-                    self._send(200, {"removed": parts[2]})
-                except KeyError:
-                    self._send(404, {"error": f"no camera named {parts[2]!r}"})
-            else:
-                self._send(404, {"error": f"no such resource: {self.path}"})
-
-    return Handler

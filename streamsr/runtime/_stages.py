@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from streamsr._frame import Faces, Frame
-from streamsr.compose import ResidualSmoother, compose
+from streamsr.compose import ResidualSmoother, compose, mark
 from streamsr.compose._options import ComposeOptions
 from streamsr.faces import FaceTracker, SceneCutDetector, square_boxes
 from streamsr.faces._boxes import CROP_ENLARGE, MIN_CROP_PX
@@ -171,31 +171,48 @@ class ComposeStage:
         self.output_size_wh = output_size_wh
         self.smoother = ResidualSmoother() if options.temporal else None
         self._warned_size: tuple[int, int] | None = None
+        self.tap: Callable[[Frame, Faces, np.ndarray, float], None] | None = None
+        """Called with each input frame, its enhanced faces, the composed picture before any
+        marks are drawn, and its decode time (the browser view of ``streamsr serve``)."""
 
     def run(self, w: Work) -> Work:
         """:meth:`compose` of a frame on its way, timed."""
         t = time.perf_counter()
-        frame = self.compose(w.frame, w.faces, w.crops)
+        frame = self.compose(w.frame, w.faces, w.crops, t_decoded=w.t_decoded)
         dt = time.perf_counter() - t
         self.mean_s += EMA * (dt - self.mean_s)
         self.metrics.time("compose", dt)
         return dataclasses.replace(w, frame=frame)
 
-    def compose(self, frame: Frame, faces: Faces, crops: Sequence[np.ndarray]) -> Frame:
+    def compose(
+        self,
+        frame: Frame,
+        faces: Faces,
+        crops: Sequence[np.ndarray],
+        *,
+        t_decoded: float | None = None,
+    ) -> Frame:
         if frame.discontinuity and self.smoother is not None:
             self.smoother.reset()
         enhanced = faces.enhanced
         assert enhanced.crop_xyxy is not None
+        tap = self.tap
         out = compose(
             frame.rgb24,
             scale=self.scale,
             boxes_xyxy=enhanced.crop_xyxy,
             crops=crops,
             track_ids=enhanced.track_ids.tolist(),
-            marked=self.options.mark,
+            marked=self.options.mark and tap is None,
             smoother=self.smoother,
             output_size=self.options.output_size,
         )
+        if tap is not None:
+            tap(frame, enhanced, out, time.perf_counter() if t_decoded is None else t_decoded)
+            if self.options.mark and len(enhanced):
+                out = out.copy()  # the tap keeps the unmarked picture
+                s = 1 if self.options.output_size == "input" else self.scale
+                mark(out, enhanced.crop_xyxy.astype(np.int64) * s, enhanced.track_ids.tolist())
         ow, oh = self.output_size_wh
         if out.shape[1] != ow or out.shape[0] != oh:
             if self._warned_size != frame.size_wh:  # once per new input size

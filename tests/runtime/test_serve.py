@@ -130,8 +130,8 @@ def test_cameras_share_one_network_and_the_api_adds_and_removes_them(
             "output": [{"location": str(tmp_path / "c.mkv")}],
         }
         assert _call(base, "POST", "/api/cameras", added, token="s3cret") == 201
-        assert _call(base, "POST", "/api/cameras", added, token="s3cret") == 400  # same name
-        assert _call(base, "POST", "/api/cameras", {"name": "d"}, token="s3cret") == 400
+        assert _call(base, "POST", "/api/cameras", added, token="s3cret") == 422  # same name
+        assert _call(base, "POST", "/api/cameras", {"name": "d"}, token="s3cret") == 422
         assert _call(base, "DELETE", "/api/cameras/nobody", token="s3cret") == 404
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # the clip is 2.9 s: each camera ends on its own
