@@ -59,6 +59,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from streamsr._errors import ConfigError
+from streamsr.sinks._webview import unpack
 
 if TYPE_CHECKING:
     from streamsr.runtime._serve import Site
@@ -324,15 +325,15 @@ def build_app(site: Site) -> Any:
         async def parts() -> AsyncIterator[bytes]:
             viewer = stream.subscribe(asyncio.get_running_loop())
             try:
-                while (item := await viewer.get()) is not None:
-                    if isinstance(item, bytes):
-                        yield (
-                            b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
-                            + str(len(item)).encode()
-                            + b"\r\n\r\n"
-                            + item
-                            + b"\r\n"
-                        )
+                while (message := await viewer.get()) is not None:
+                    _, jpeg = unpack(message)
+                    yield (
+                        b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                        + str(len(jpeg)).encode()
+                        + b"\r\n\r\n"
+                        + jpeg
+                        + b"\r\n"
+                    )
             finally:
                 stream.unsubscribe(viewer)
 
@@ -361,11 +362,8 @@ def build_app(site: Site) -> Any:
 
         watcher = asyncio.create_task(watch_close())
         try:
-            while (item := await viewer.get()) is not None:
-                if isinstance(item, str):
-                    await ws.send_text(item)
-                else:
-                    await ws.send_bytes(item)
+            while (message := await viewer.get()) is not None:
+                await ws.send_bytes(message)
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass  # the viewer went away mid-send
         finally:

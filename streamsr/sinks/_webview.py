@@ -6,10 +6,15 @@ the original input) and, while at least one viewer is subscribed, encodes them o
 - ``fmp4``: H.264 (libx264, ultrafast, zerolatency, no B-frames, a keyframe every second) in
   fragmented MP4 with one fragment per frame, for Media Source Extensions. A viewer gets the
   init segment, then the fragments since the last keyframe (so the picture starts at once),
-  then each new fragment; each fragment is preceded by a JSON text message with the frame's
-  time, when it left the decoder (``decoded_ms``, Unix ms: the page computes glass-to-glass
-  latency from it) and the enhanced face boxes (fractions of the picture, for the marks).
+  then each new fragment.
 - ``jpeg``: one JPEG per frame for the MJPEG fallback (browsers without MSE).
+
+Every message is one binary WebSocket message (:func:`pack`): a 4-byte big-endian length, that
+many bytes of JSON, then the media. The JSON of an init segment is ``{"type": "init", "mime":
+...}``; of a frame, its time ``t`` (s, the fragment's own timestamp), when it left the decoder
+(``decoded_ms``, Unix ms: the page computes glass-to-glass latency from it) and the enhanced
+face boxes (fractions of the picture, for the marks). One message per frame, one wake-up of
+each viewer's event loop: what a further viewer costs is a send, not an encode.
 
 With no viewer, :meth:`WebStream.offer` returns at once and nothing is encoded. A viewer that
 falls more than :data:`MAX_BEHIND` messages behind skips ahead to the next keyframe (and the
@@ -65,13 +70,13 @@ class Viewer:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.queue: asyncio.Queue[str | bytes | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.skipped = 0
         self._lock = threading.Lock()
         self._pending = 0
         self._need_key = False
 
-    def push(self, items: Sequence[str | bytes], *, key: bool) -> None:
+    def push(self, message: bytes, *, key: bool) -> None:
         with self._lock:
             if self._pending > MAX_BEHIND:
                 self._need_key = True
@@ -79,14 +84,13 @@ class Viewer:
                 self.skipped += 1
                 return
             self._need_key = False
-            self._pending += len(items)
-        for item in items:
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+            self._pending += 1
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, message)
 
     def end(self) -> None:
         self.loop.call_soon_threadsafe(self.queue.put_nowait, None)
 
-    async def get(self) -> str | bytes | None:
+    async def get(self) -> bytes | None:
         item = await self.queue.get()
         if item is not None:
             with self._lock:
@@ -163,12 +167,14 @@ class _Fmp4Encoder:
         self.stream = st
         self.init: bytes | None = None
         self.mime = ""
-        self._pending: list[tuple[bool, str]] = []  # (keyframe, meta) per muxed packet
+        self._pending: list[tuple[bool, dict[str, Any]]] = []  # (keyframe, meta) per muxed packet
         self._t0: float | None = None
         self._last_pts = -1
 
-    def encode(self, wf: WebFrame, meta: dict[str, Any]) -> list[tuple[bool, str, bytes]]:
-        """Encode one picture; the fragments now complete, as ``(keyframe, meta json,
+    def encode(
+        self, wf: WebFrame, meta: dict[str, Any]
+    ) -> list[tuple[bool, dict[str, Any], bytes]]:
+        """Encode one picture; the fragments now complete, as ``(keyframe, meta,
         moof+mdat bytes)``."""
         now = time.monotonic()
         if self._t0 is None:
@@ -179,11 +185,11 @@ class _Fmp4Encoder:
         frame.pts, frame.time_base = pts, TIME_BASE
         meta = {**meta, "t": float(pts * TIME_BASE)}
         for packet in self.stream.encode(frame):
-            self._pending.append((bool(packet.is_keyframe), json.dumps(meta)))
+            self._pending.append((bool(packet.is_keyframe), meta))
             self.container.mux(packet)
         return self._collect()
 
-    def _collect(self) -> list[tuple[bool, str, bytes]]:
+    def _collect(self) -> list[tuple[bool, dict[str, Any], bytes]]:
         out = []
         moof = b""
         for kind, data in self.capture.boxes():
@@ -211,7 +217,7 @@ class _Fmp4Encoder:
 class _Gop:
     """The fragments since the last keyframe (what a new viewer is sent first)."""
 
-    items: list[tuple[str, bytes]] = field(default_factory=list)
+    items: list[bytes] = field(default_factory=list)
 
 
 class WebStream:
@@ -253,9 +259,9 @@ class WebStream:
                 return v
             enc = self._encoder
             if self.kind == "fmp4" and enc is not None and enc.init is not None:
-                v.push([json.dumps({"type": "init", "mime": enc.mime}), enc.init], key=True)
-                for meta, data in self._gop.items:
-                    v.push([meta, data], key=False)
+                v.push(pack({"type": "init", "mime": enc.mime}, enc.init), key=True)
+                for message in self._gop.items:
+                    v.push(message, key=False)
             self._viewers.append(v)
             self._idle_since = None
             if self._thread is None:
@@ -322,11 +328,11 @@ class WebStream:
             for v in viewers:
                 v.end()
 
-    def _broadcast(self, items: list[str | bytes], key: bool) -> None:
+    def _broadcast(self, message: bytes, key: bool) -> None:
         with self._lock:
             viewers = list(self._viewers)
         for v in viewers:
-            v.push(items, key=key)
+            v.push(message, key=key)
 
     def _encode(self, wf: WebFrame) -> None:
         h, w = wf.rgb24.shape[:2]
@@ -339,7 +345,7 @@ class WebStream:
             )
             if ok:
                 self.size_wh = (w, h)
-                self._broadcast([json.dumps(meta), jpg.tobytes()], key=True)
+                self._broadcast(pack(meta, jpg.tobytes()), key=True)
             return
         even = (w - w % 2, h - h % 2)  # yuv420p
         enc = self._encoder
@@ -354,18 +360,31 @@ class WebStream:
         had_init = enc.init is not None
         fragments = enc.encode(pic, meta)
         with self._lock:  # the GOP and the viewers change together: none misses or repeats one
-            sends: list[tuple[list[str | bytes], bool]] = []
+            sends: list[tuple[bytes, bool]] = []
             if not had_init and enc.init is not None:
-                sends.append(([json.dumps({"type": "init", "mime": enc.mime}), enc.init], True))
-            for key, meta_json, data in fragments:
+                sends.append((pack({"type": "init", "mime": enc.mime}, enc.init), True))
+            for key, frame_meta, data in fragments:
                 if key:
                     self._gop = _Gop()
-                self._gop.items.append((meta_json, data))
-                sends.append(([meta_json, data], key))
+                message = pack(frame_meta, data)
+                self._gop.items.append(message)
+                sends.append((message, key))
             viewers = list(self._viewers)
-        for items, key in sends:
+        for message, key in sends:
             for v in viewers:
-                v.push(items, key=key)
+                v.push(message, key=key)
+
+
+def pack(meta: dict[str, Any], payload: bytes) -> bytes:
+    """One message: the JSON's length (4 bytes, big-endian), the JSON, the payload."""
+    head = json.dumps(meta, separators=(",", ":")).encode()
+    return len(head).to_bytes(4, "big") + head + payload
+
+
+def unpack(message: bytes) -> tuple[dict[str, Any], bytes]:
+    r"""The JSON and the payload of a :func:`pack`\ ed message."""
+    n = int.from_bytes(message[:4], "big")
+    return json.loads(message[4 : 4 + n]), message[4 + n :]
 
 
 def boxes_fractions(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
-import json
 import threading
 import time
 
@@ -21,6 +20,7 @@ from streamsr.sinks._webview import (
     WebStream,
     avc_codec_string,
     boxes_fractions,
+    unpack,
 )
 
 
@@ -52,10 +52,12 @@ async def _collect(stream: WebStream, fragments: int, timeout_s: float = 60.0) -
     try:
         async with asyncio.timeout(timeout_s):
             while got < fragments:
-                item = await viewer.get()
-                assert item is not None
-                items.append(item)
-                if isinstance(item, bytes) and item[4:8] == b"moof":
+                message = await viewer.get()
+                assert message is not None
+                meta, media = unpack(message)
+                items.append((meta, media))
+                if meta["type"] == "frame":
+                    assert media[4:8] == b"moof"
                     got += 1
     finally:
         stream.unsubscribe(viewer)
@@ -64,10 +66,9 @@ async def _collect(stream: WebStream, fragments: int, timeout_s: float = 60.0) -
 
 def _decode(items: list[object]) -> tuple[dict[str, object], list[dict[str, object]], int]:
     """The init message, the frame messages, and how many frames the bytes decode to."""
-    texts = [json.loads(i) for i in items if isinstance(i, str)]
-    media = b"".join(i for i in items if isinstance(i, bytes))
-    init = next(t for t in texts if t["type"] == "init")
-    frames = [t for t in texts if t["type"] == "frame"]
+    media = b"".join(m for _, m in items)
+    init = next(t for t, _ in items if t["type"] == "init")
+    frames = [t for t, _ in items if t["type"] == "frame"]
     with av.open(io.BytesIO(media)) as c:
         decoded = sum(1 for _ in c.decode(video=0))
     return init, frames, decoded
@@ -96,8 +97,8 @@ def test_fragments_play_from_the_start_and_from_a_late_viewers_first_fragment() 
         stream.close()
     init, frames, decoded = _decode(items)
     assert init["mime"].startswith('video/mp4; codecs="avc1.')
-    assert items[1][4:8] == b"ftyp"  # the init segment follows its message
-    n_fragments = sum(1 for i in items if isinstance(i, bytes) and i[4:8] == b"moof")
+    assert items[0][1][4:8] == b"ftyp"  # the init segment comes first
+    n_fragments = sum(1 for _, m in items if m[4:8] == b"moof")
     assert decoded == n_fragments == len(frames)  # every fragment is one playable frame
     times = [f["t"] for f in frames]
     assert all(b > a for a, b in itertools.pairwise(times))
@@ -139,7 +140,7 @@ def test_the_mjpeg_stream_is_one_jpeg_per_message() -> None:
     finally:
         stop.set()
         stream.close()
-    jpegs = [i for i in items if isinstance(i, bytes)]
+    jpegs = [unpack(i)[1] for i in items if isinstance(i, bytes)]
     assert len(jpegs) >= 5
     for j in jpegs:
         img = cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR)
@@ -151,7 +152,7 @@ async def _collect_jpegs(stream: WebStream, n: int) -> list[object]:
     items: list[object] = []
     try:
         async with asyncio.timeout(60):
-            while sum(isinstance(i, bytes) for i in items) < n:
+            while len(items) < n:
                 items.append(await viewer.get())
     finally:
         stream.unsubscribe(viewer)

@@ -4,6 +4,7 @@
 "use strict";
 
 const LIVE_BEHIND_S = 1.0; // jump to the live edge when the buffer is further behind than this
+const LIVE_EASE_S = 0.15; // further behind than this: play at 1.1x until back
 const KEEP_S = 10; // seconds of played media kept in the SourceBuffer
 const POLL_MS = 1000;
 const MAX_SAMPLES = 2000;
@@ -86,16 +87,18 @@ class LivePlayer {
     const ws = new WebSocket(proto + "//" + location.host + api(this.camera, "/live/" + this.picture));
     ws.binaryType = "arraybuffer";
     this.ws = ws;
-    let meta = null;
+    const text = new TextDecoder();
     ws.onmessage = (ev) => {
-      if (typeof ev.data === "string") {
-        const m = JSON.parse(ev.data);
-        if (m.type === "init") this.newSource(m.mime);
-        else if (m.type === "frame") meta = m;
-        return;
+      // one message: a 4-byte big-endian JSON length, the JSON, the media
+      const n = new DataView(ev.data).getUint32(0);
+      const meta = JSON.parse(text.decode(new Uint8Array(ev.data, 4, n)));
+      const media = new Uint8Array(ev.data, 4 + n);
+      if (meta.type === "init") this.newSource(meta.mime);
+      else if (meta.type === "frame") {
+        this.metas.push(meta);
+        if (this.metas.length > 600) this.metas.splice(0, 300);
       }
-      if (meta) { this.metas.push(meta); meta = null; if (this.metas.length > 600) this.metas.splice(0, 300); }
-      this.queue.push(ev.data);
+      this.queue.push(media);
       this.pump();
     };
     ws.onclose = () => {
@@ -134,9 +137,12 @@ class LivePlayer {
   catchUp() {
     const v = this.video, b = this.sb && this.sb.buffered;
     if (!b || !b.length) return;
-    const end = b.end(b.length - 1);
-    if (v.currentTime < b.start(0) || end - v.currentTime > LIVE_BEHIND_S) {
+    const end = b.end(b.length - 1), behind = end - v.currentTime;
+    if (v.currentTime < b.start(0) || behind > LIVE_BEHIND_S) {
       v.currentTime = Math.max(b.start(b.length - 1), end - 0.05);
+    } else {
+      // a little behind: play a little faster until the buffer is back near the edge
+      v.playbackRate = behind > LIVE_EASE_S ? 1.1 : 1.0;
     }
     if (v.paused) v.play().catch(() => {});
     this.trim(false);
