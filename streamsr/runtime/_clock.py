@@ -31,6 +31,13 @@ class OutputClock:
         self._t0: float | None = None
         self._last: int | None = None
 
+    @property
+    def t0(self) -> float:
+        """Live: the ``time.monotonic()`` of output pts 0 (the first stamp)."""
+        if self._t0 is None:
+            raise RuntimeError("no frame has been stamped yet")
+        return self._t0
+
     def stamp(self, source_pts: int) -> int:
         if self.live:
             now = time.monotonic()

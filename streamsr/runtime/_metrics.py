@@ -103,6 +103,8 @@ class Stats:
     frames_stale: int = 0
     frames_dropped: int = 0
     sink_frames_dropped: int = 0
+    audio_in: int = 0
+    audio_dropped: int = 0
     frames_with_faces: int = 0
     faces_enhanced: int = 0
     enhance_skips: int = 0
@@ -146,6 +148,8 @@ class Metrics:
         self.frames_in = 0
         self.frames_out = 0
         self.frames_stale = 0
+        self.audio_in = 0  # audio packets read from the input
+        self.audio_dropped = 0  # live audio that fell before the recording's start, or out of order
         self.frames_dropped = 0  # frames replaced by newer ones in a stage queue (add_dropped)
         self.frames_with_faces = 0
         self.enhance_skips = 0  # faces left bicubic to keep within the latency budget
@@ -187,6 +191,8 @@ class Metrics:
             frames_stale=self.frames_stale,
             frames_dropped=self.frames_dropped,
             sink_frames_dropped=self.sink_dropped(),
+            audio_in=self.audio_in,
+            audio_dropped=self.audio_dropped,
             frames_with_faces=self.frames_with_faces,
             enhance_skips=self.enhance_skips,
             faces_enhanced=self.faces_enhanced,

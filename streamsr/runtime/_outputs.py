@@ -37,6 +37,15 @@ log = logging.getLogger(__name__)
 
 LIVE_SINK_FRAMES = 2
 """Frames a live output may fall behind before its oldest is dropped."""
+LIVE_AUDIO_PACKETS = 1000
+"""Audio packets a live output may hold (about 20 s of AAC) before its oldest is dropped."""
+AUDIO_DELAY_FRAMES = 15
+"""Live: the first frames whose latency places the audio on the output timeline."""
+AUDIO_SETTLE_S = 0.5
+"""Live audio of a new connection waits this long (its first packets may come in a burst that
+sets where the rest belong)."""
+AUDIO_RESYNC_S = 1.0
+"""Live audio arriving this much later than its timestamps say is placed afresh."""
 FILE_SINK_FRAMES = 8
 """Frames queued for an output of a file run (it blocks when full)."""
 STALE_FPS = 10.0
@@ -64,6 +73,11 @@ class SinkWorker(threading.Thread):
         self._abort = threading.Event()
         size = LIVE_SINK_FRAMES if policy == "drop_oldest" else FILE_SINK_FRAMES
         self.inbox = make_queue(policy, size, self._count_drop)
+        # Live, audio packets wait beside the frames, not among them: the frame queue drops its
+        # oldest to stay live, and an audio packet must not push out a frame (or be pushed out).
+        self.live = policy == "drop_oldest"
+        self.audio_inbox: collections.deque[Any] = collections.deque(maxlen=LIVE_AUDIO_PACKETS)
+        self.audio_dropped = 0
         self.encode_s = 0.0  # moving average of one write (the latency budget reads it)
 
     def _count_drop(self, item: Any) -> None:
@@ -72,7 +86,17 @@ class SinkWorker(threading.Thread):
 
     def offer(self, item: Any) -> None:
         """Queue a frame ``(frame, t_decoded)`` or an audio packet; waits only in file runs."""
+        if self.live and not isinstance(item, tuple) and item is not END:
+            if len(self.audio_inbox) == self.audio_inbox.maxlen:
+                self.audio_dropped += 1
+            self.audio_inbox.append(item)
+            return
         put(self.inbox, item, self._abort)
+
+    def _write_audio(self) -> None:
+        write = self.sink.write_audio  # type: ignore[attr-defined]  # offered only to such sinks
+        while self.audio_inbox:
+            write(self.audio_inbox.popleft())
 
     def finish(self) -> None:
         """Write what is queued, then stop."""
@@ -87,7 +111,11 @@ class SinkWorker(threading.Thread):
                 try:
                     item = self.inbox.get(timeout=POLL_S)
                 except queue.Empty:
+                    if self.audio_inbox:
+                        self._write_audio()
                     continue
+                if self.audio_inbox:
+                    self._write_audio()
                 if item is END:
                     return
                 if not isinstance(item, tuple):
@@ -111,6 +139,8 @@ class SinkWorker(threading.Thread):
             "frames_written": int(getattr(self.sink, "frames_written", 0)),
             "queue_dropped": self.dropped,
         }
+        if self.audio_dropped:
+            c["audio_queue_dropped"] = self.audio_dropped
         for name in ("frames_dropped", "reconnects", "audio_packets_written"):
             if hasattr(self.sink, name):
                 c[name] = int(getattr(self.sink, name))
@@ -229,6 +259,11 @@ class OutputLoop(threading.Thread):
         self.preview: Any = None
         self.iterated: queue.Queue[Any] | None = None
         self.error: BaseException | None = None
+        self._latencies: list[float] = []
+        self._audio_delay_s: float | None = None
+        self._audio_origin: dict[int, float] = {}
+        self._audio_since: dict[int, float] = {}
+        self._audio_last: dict[int, int] = {}
 
     def run(self) -> None:
         try:
@@ -264,17 +299,74 @@ class OutputLoop(threading.Thread):
             self._emit(w.frame, w.t_decoded)
             last_fresh = time.monotonic()
             next_stale = last_fresh + (self.stale_after_s or 0.0)
-        while self.audio:  # what the file had after its last frame
-            self.fanout.offer_audio(self.audio.popleft())
+        if self.clock.live:
+            if self._audio_delay_s is not None:
+                self._live_audio(None)
+        else:
+            while self.audio:  # what the file had after its last frame
+                self.fanout.offer_audio(self.audio.popleft())
         if self.iterated is not None:
             put(self.iterated, END, self.stop)
+
+    def _live_audio(self, t_decoded: float | None) -> None:
+        """Live audio onto the output timeline, the way the video frames are placed (by their
+        arrival) and without drift (on the audio's own clock):
+
+        - a packet's input moment is ``origin + media_s``, where ``origin`` is, per connection,
+          the least ``arrival - media_s`` seen: the packet that came soonest after its samples
+          (a server that sends a second of buffered audio to a new client makes the first
+          packets arrive early for their time: a connection's packets wait
+          :data:`AUDIO_SETTLE_S` for that burst to pass; those of the first connection then
+          fall before the recording starts, those of a reconnect into its outage);
+          an arrival more than :data:`AUDIO_RESYNC_S` later than that (the input's audio
+          timestamps jumped back) sets ``origin`` afresh;
+        - that moment is output at ``+ delay``, the median end-to-end latency of the first
+          :data:`AUDIO_DELAY_FRAMES` frames (until it is known the packets wait), so the
+          sound keeps the picture's lip sync to within the latency's jitter.
+
+        Packets that would land before the recording's start, or not after the previous
+        packet of their stream, are left out (``audio_dropped``)."""
+        if self._audio_delay_s is None:
+            if t_decoded is not None:
+                self._latencies.append(time.perf_counter() - t_decoded)
+            if len(self._latencies) < AUDIO_DELAY_FRAMES:
+                return
+            self._audio_delay_s = sorted(self._latencies)[len(self._latencies) // 2]
+        pending = list(self.audio)
+        self.audio.clear()
+        now = time.monotonic()
+        for a in pending:
+            lag = a.arrival_mono - a.media_s
+            if a.connection not in self._audio_origin or lag < self._audio_origin[a.connection]:
+                self._audio_origin[a.connection] = lag
+            self._audio_since.setdefault(a.connection, a.arrival_mono)
+        t0 = self.clock.t0
+        for i, a in enumerate(pending):
+            if now - self._audio_since[a.connection] < AUDIO_SETTLE_S:
+                self.audio.extend(pending[i:])  # a new connection's burst: wait for its end
+                return
+            origin = self._audio_origin[a.connection]
+            if a.arrival_mono - a.media_s - origin > AUDIO_RESYNC_S:
+                origin = self._audio_origin[a.connection] = a.arrival_mono - a.media_s
+            packet = a.packet
+            pts = round((origin + a.media_s + self._audio_delay_s - t0) / packet.time_base)
+            index = packet.stream_index
+            if pts < 0 or pts <= self._audio_last.get(index, -1):
+                self.metrics.audio_dropped += 1
+                continue
+            self._audio_last[index] = pts
+            packet.pts = packet.dts = pts
+            self.fanout.offer_audio(packet)
 
     def _emit(self, frame: Frame, t_decoded: float | None) -> None:
         index = self.metrics.frames_out if self.clock.live else frame.index
         out = Frame(frame.rgb24, self.clock.stamp(frame.pts), self.clock.time_base, index)
         self.fanout.offer_frame(out, time.perf_counter() if t_decoded is None else t_decoded)
-        while self.audio:
-            self.fanout.offer_audio(self.audio.popleft())
+        if self.clock.live:
+            self._live_audio(t_decoded)
+        else:
+            while self.audio:
+                self.fanout.offer_audio(self.audio.popleft())
         if self.preview is not None:
             self.preview.write(out)
         if self.iterated is not None:

@@ -206,7 +206,7 @@ class Pipeline:
             time_base=self.clock.time_base,
             rate=self.rate,
             live=self.live,
-            audio_from=[] if self.live else self.source.audio_streams,
+            audio_from=self.source.audio_streams,
             metrics=self.metrics,
             stop=self._stop,
         )
@@ -240,6 +240,7 @@ class Pipeline:
                 self.metrics.rate_in.tick()
                 yield Work(item, time.perf_counter())
             else:
+                self.metrics.audio_in += 1
                 self._audio.append(item)
                 yield None
 

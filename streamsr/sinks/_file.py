@@ -174,6 +174,7 @@ class FileSink(Closing):
         crf: int | None = None,
         preset: str | None = None,
         audio_from: Sequence[AudioStream] = (),
+        audio_optional: bool = False,
         overwrite: bool = False,
     ) -> None:
         self.path = Path(path)
@@ -186,6 +187,7 @@ class FileSink(Closing):
         self.crf = _check_crf(codec, crf)
         self.preset = _check_preset(codec, preset)
         audio = _check_audio(audio_from)
+        self._audio_optional = bool(audio_optional)
         muxer, fragmented, video_codecs = _container_for(self.path)
         if codec not in video_codecs:
             raise ConfigError(
@@ -222,6 +224,7 @@ class FileSink(Closing):
         self._audio_out: dict[int, AudioStream] = {}
         self._audio_last_dts: dict[int, int] = {}
         self._audio_bsf: dict[int, Any] = {}
+        self._audio_transcode: dict[int, _AudioTranscoder] = {}
 
         self._prepare_path(overwrite)
         before = _stat_key(self.path)
@@ -282,6 +285,9 @@ class FileSink(Closing):
                 try:
                     out = container.add_stream_from_template(stream)
                 except ValueError as exc:  # PyAV: "'webm' format does not support 'aac' codec"
+                    if self._audio_optional:
+                        self._add_transcoded(container, stream, exc)
+                        continue
                     raise SinkError(
                         f"cannot copy audio stream #{stream.index} "
                         f"({stream.codec_context.name}) into {self.path.suffix} output: {exc}"
@@ -383,8 +389,13 @@ class FileSink(Closing):
             log.debug("%s: dropped an audio packet with dts %d <= %d", self.path, dts, last)
             return
         bsf = self._audio_bsf.get(index)
+        transcode = self._audio_transcode.get(index)
         try:
-            for p in bsf.filter(packet) if bsf is not None else [packet]:
+            if transcode is not None:
+                packets = transcode.encode(packet)
+            else:
+                packets = bsf.filter(packet) if bsf is not None else [packet]
+            for p in packets:
                 p.stream = out
                 container.mux(p)
         except (av.error.FFmpegError, OSError) as exc:
@@ -401,6 +412,8 @@ class FileSink(Closing):
         container, self._container = self._container, None
         try:
             container.mux(self._video.encode(None))
+            for t in self._audio_transcode.values():
+                container.mux(t.flush())
         except (av.error.FFmpegError, OSError) as exc:
             with contextlib.suppress(av.error.FFmpegError, OSError):
                 container.close()
@@ -410,6 +423,32 @@ class FileSink(Closing):
         except (av.error.FFmpegError, OSError) as exc:
             raise SinkError(f"cannot finish {self.path}: {error_message(exc)}") from exc
         log.debug("%s: %d frames written", self.path, self.frames_written)
+
+    def _add_transcoded(self, container: OutputContainer, stream: AudioStream, why: Any) -> None:
+        """Live only: a camera's audio the container cannot hold as it is (G.711 in MP4 or
+        Matroska) is re-encoded to AAC rather than lost; failing that, left out with a
+        warning."""
+        try:
+            t = _AudioTranscoder(container, stream)
+        except (av.error.FFmpegError, ValueError, OSError) as exc:
+            log.warning(
+                "%s: the camera's audio (%s) cannot go into %s (%s) nor be re-encoded (%s); "
+                "recording without it",
+                self.path,
+                stream.codec_context.name,
+                self.path.suffix,
+                why,
+                exc,
+            )
+            return
+        log.info(
+            "%s: the camera's audio (%s) is re-encoded to AAC (%s cannot hold it)",
+            self.path,
+            stream.codec_context.name,
+            self.path.suffix,
+        )
+        self._audio_out[stream.index] = t.stream
+        self._audio_transcode[stream.index] = t
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -515,6 +554,42 @@ def _check_preset(codec: str, preset: Any) -> str:
     if str(preset) not in allowed or isinstance(preset, bool):
         raise ConfigError(f"preset for {codec} must be one of {', '.join(allowed)}; got {preset!r}")
     return str(preset)
+
+
+class _AudioTranscoder:
+    """One input audio stream decoded and re-encoded to AAC (mono or stereo, its own sample
+    rate), each packet's timing kept: output pts in 1/sample_rate from the input packet's."""
+
+    def __init__(self, container: OutputContainer, stream: AudioStream) -> None:
+        ictx = stream.codec_context
+        rate = int(stream.sample_rate or 8000)
+        layout = "stereo" if (stream.channels or 1) >= 2 else "mono"
+        decoder: Any = av.CodecContext.create(ictx.name, "r")  # an AudioCodecContext
+        decoder.sample_rate = rate
+        decoder.layout = layout
+        if ictx.extradata:
+            decoder.extradata = ictx.extradata
+        self.decoder = decoder
+        self.stream = container.add_stream("aac", rate=rate, layout=layout)
+        self.stream.bit_rate = 32_000 if layout == "mono" else 64_000
+        self.time_base = Fraction(1, rate)
+        self.resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+
+    def encode(self, packet: Packet) -> list[Packet]:
+        if packet.pts is None or packet.time_base is None:
+            return []
+        start = round(packet.pts * packet.time_base / self.time_base)
+        out: list[Packet] = []
+        offset = 0
+        for frame in self.decoder.decode(packet):
+            for f in self.resampler.resample(frame):
+                f.pts, f.time_base = start + offset, self.time_base
+                offset += f.samples
+                out.extend(self.stream.encode(f))
+        return out
+
+    def flush(self) -> list[Packet]:
+        return list(self.stream.encode(None))
 
 
 def _check_audio(audio_from: Any) -> list[AudioStream]:

@@ -106,7 +106,8 @@ def open_sink(
     in ``time_base``.
 
     Live file outputs default to the ``superfast`` preset (they must keep up); offline ones to
-    the codec's default. ``audio_from``: input audio streams a file output copies.
+    the codec's default. ``audio_from``: input audio streams a file output copies (live, one
+    its container cannot hold is left out with a warning rather than failing the recording).
     """
     from streamsr.sinks._file import FileSink
     from streamsr.sinks._preview import PreviewSink
@@ -136,6 +137,7 @@ def open_sink(
         return SegmentedFileSink(
             spec.location,
             segment_seconds=spec.segment_seconds,
+            audio_from=audio_from,
             size_wh=size_wh,
             time_base=time_base,
             rate=round(fps),
@@ -152,6 +154,7 @@ def open_sink(
         crf=spec.crf,
         preset=preset,
         audio_from=audio_from,
+        audio_optional=live,
         overwrite=spec.overwrite,
     )
 

@@ -20,8 +20,10 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from streamsr._check import is_number
 from streamsr._closing import Closing
@@ -52,6 +54,7 @@ class SegmentedFileSink(Closing):
         codec: Codec = "h264",
         crf: int | None = None,
         preset: str | None = None,
+        audio_from: Sequence[Any] = (),
     ) -> None:
         if not is_number(segment_seconds) or not 0.5 <= segment_seconds <= 86400:
             raise ConfigError(
@@ -68,8 +71,10 @@ class SegmentedFileSink(Closing):
             raise SinkError(f"output directory does not exist: {parent}")
         self.segment_seconds = float(segment_seconds)
         self._kw = dict(
-            size_wh=size_wh, time_base=time_base, rate=rate, codec=codec, crf=crf, preset=preset
-        )
+            size_wh=size_wh, time_base=time_base, rate=rate, codec=codec, crf=crf, preset=preset,
+            audio_from=list(audio_from), audio_optional=True,
+        )  # fmt: skip
+        self.audio_packets_written = 0
         self.size_wh = size_wh
         self.time_base = time_base
         self.files: list[Path] = []
@@ -128,6 +133,21 @@ class SegmentedFileSink(Closing):
             self._start_pts = frame.pts
         sink.write(Frame(frame.rgb24, frame.pts - self._start_pts, frame.time_base, frame.index))
         self.frames_written += 1
+
+    def write_audio(self, packet: Any) -> None:
+        """Mux one audio packet (pts on the recording's timeline) into the current segment,
+        shifted as its video is; packets before the segment's first frame are left out."""
+        sink = self._sink
+        if sink is None or self._start_s is None or packet.pts is None:
+            return
+        shift = round(self._start_s / packet.time_base)
+        if packet.pts < shift:
+            return
+        packet.pts -= shift
+        packet.dts = packet.pts
+        before = sink.audio_packets_written
+        sink.write_audio(packet)
+        self.audio_packets_written += sink.audio_packets_written - before
 
     def _finish_current(self) -> None:
         sink, self._sink = self._sink, None

@@ -252,6 +252,19 @@ class SourceEvent:
     attempt: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class LiveAudio:
+    """An audio packet of a live input: when it arrived (``arrival_mono``,
+    ``time.monotonic()``), its own media time (``media_s``) and which connection it came on
+    (``connection``, the reconnect count). The output loop places it on the output timeline
+    (:meth:`~streamsr.runtime._outputs.OutputLoop`)."""
+
+    packet: Any
+    arrival_mono: float
+    media_s: float
+    connection: int
+
+
 class LiveSource(Closing):
     """Frames from a live input, reconnecting after a loss (see the module docstring).
 
@@ -284,6 +297,7 @@ class LiveSource(Closing):
         max_pixels: int = MAX_INPUT_PIXELS,
         stop: threading.Event | None = None,
         on_event: Callable[[SourceEvent], None] | None = None,
+        audio: bool = True,
     ) -> None:
         self.open_timeout_s, self.read_timeout_s = _check_timeouts(timeout)
         if not is_int(reconnect_attempts) or reconnect_attempts < -1:
@@ -310,6 +324,13 @@ class LiveSource(Closing):
         self.realtime = bool(realtime)
         self._max_side = max_side
         self._max_pixels = max_pixels
+        self._audio = bool(audio) and self.spec.kind != "device"
+        self.audio_packets_read = 0
+        """Audio packets yielded (as :class:`LiveAudio`)."""
+        self._video_seen = False
+        self.audio_packets_dropped = 0
+        """Audio packets of a connection that came before its first video frame (no place on
+        the output timeline yet)."""
         self.stop_event = stop or threading.Event()
         """Set it (from any thread) to end :meth:`frames` and cut back-off waits short."""
         self.on_event = on_event
@@ -386,7 +407,7 @@ class LiveSource(Closing):
                 timeout=None if spec.kind == "file" else (self.open_timeout_s, self.read_timeout_s),
                 max_side=self._max_side,
                 max_pixels=self._max_pixels,
-                audio=False,
+                audio=self._audio,
             )
             # Slice threads only: frame threads hold (threads - 1) frames back in the decoder,
             # 67 ms at 30 fps on 2 cores, for nothing a live stream needs.
@@ -487,7 +508,7 @@ class LiveSource(Closing):
 
     # -- reading ------------------------------------------------------------------------------
 
-    def frames(self) -> Iterator[Frame]:
+    def frames(self) -> Iterator[Frame | LiveAudio]:
         """Yield frames until the input ends for good, ``stop`` is set, or reconnecting fails.
 
         A real-time file ends at its end; every other input is reopened after a loss (module
@@ -518,13 +539,26 @@ class LiveSource(Closing):
             if not self._reconnect(reason):
                 return
 
-    def _frames_of(self, video: VideoSource) -> Iterator[Frame]:
+    @property
+    def audio_streams(self) -> list[Any]:
+        """The current connection's copyable audio streams (empty without audio)."""
+        return self._video.audio_streams if self._video is not None and self._audio else []
+
+    def _frames_of(self, video: VideoSource) -> Iterator[Frame | LiveAudio]:
         pace_origin: tuple[float, float] | None = None  # (monotonic, media seconds) of frame 1
+        self._video_seen = False
         for item in video.read():
-            if not isinstance(item, Frame):  # pragma: no cover - audio=False
-                continue
             if self.stop_event.is_set():
                 return
+            if not isinstance(item, Frame):  # an audio packet
+                if not self._video_seen or item.pts is None or item.time_base is None:
+                    self.audio_packets_dropped += 1  # before the connection's first frame
+                    continue
+                self.audio_packets_read += 1
+                yield LiveAudio(
+                    item, time.monotonic(), float(item.pts * item.time_base), self.reconnects
+                )
+                continue
             if self.realtime and item.time_s is not None:
                 if pace_origin is None:
                     pace_origin = (time.monotonic(), item.time_s)
@@ -535,6 +569,7 @@ class LiveSource(Closing):
             now = time.monotonic()
             if self._t0 is None:
                 self._t0 = now
+            self._video_seen = True
             pts = round((now - self._t0) / LIVE_TIME_BASE)
             frame = Frame(item.rgb24, pts, LIVE_TIME_BASE, self.frames_read, self._fresh)
             self._fresh = False

@@ -19,6 +19,10 @@ Mount points, each given on the command line:
     reads the same stream, not re-encoded, from ``/VIEW``.
 ``--audio NAME``
     A live audio-only stream (a sine tone, PCMA): a stream without video.
+``--av NAME[:CODEC]``
+    A live camera with sound: the test pattern (320x240, 30 fps) and a sine tone whose
+    pitch steps every second, as AAC (``aac``, the default: 16 kHz mono, as IP cameras send)
+    or G.711 A-law (``pcma``, 8 kHz).
 ``--auth USER:PASSWORD``
     Basic authentication for every mount point, those above included.
 
@@ -119,6 +123,7 @@ def main() -> int:
     ap.add_argument("--testsrc", action="append", default=[], metavar="NAME[=WxH]")
     ap.add_argument("--relay", action="append", default=[], metavar="PUSH=VIEW")
     ap.add_argument("--audio", action="append", default=[], metavar="NAME")
+    ap.add_argument("--av", action="append", default=[], metavar="NAME[:CODEC]")
     ap.add_argument("--auth", metavar="USER:PASSWORD")
     args = ap.parse_args()
 
@@ -177,6 +182,21 @@ def main() -> int:
             name,
             "( audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=8000,channels=1"
             " ! alawenc ! rtppcmapay name=pay0 pt=8 )",
+        )
+    for spec in args.av:
+        name, _, codec = spec.partition(":")
+        if (codec or "aac") == "aac":
+            audio = (
+                "audio/x-raw,rate=16000,channels=1 ! audioconvert ! avenc_aac bitrate=32000"
+                " ! aacparse ! rtpmp4gpay name=pay1 pt=97"
+            )
+        else:
+            audio = "audio/x-raw,rate=8000,channels=1 ! alawenc ! rtppcmapay name=pay1 pt=8"
+        add(
+            name,
+            "( videotestsrc is-live=true pattern=ball"
+            f" ! video/x-raw,width=320,height=240,framerate=30/1 ! {enc}"
+            f"  audiotestsrc is-live=true wave=sine freq=440 ! {audio} )",
         )
     for spec in args.relay:
         push, _, view = spec.partition("=")
