@@ -126,6 +126,7 @@ def open_sink(
             transport=spec.transport,
             crf=spec.crf,
             preset=spec.preset,
+            audio_from=audio_from,
         )
     if spec.kind == "virtualcam":
         _, _, device = spec.location.partition(":")

@@ -16,6 +16,10 @@ Choices made on purpose:
   connection is closed, the loss logged, and the sink reconnects on a later frame after
   ``reconnect_delay_s`` (doubling up to 30 s); frames meanwhile are dropped and counted in
   ``frames_dropped``. The caller never sees those errors: other outputs carry on.
+* **Audio.** The input's audio streams (``audio_from``) are published beside the video,
+  packet for packet, each packet at its own pts (the live output timeline the pipeline set);
+  a codec RTSP cannot carry is left out with a warning. While the server is away audio packets
+  are dropped (counted in ``audio_packets_dropped``) and resume with the video.
 * **Credentials** in the URL never appear in logs or errors.
 """
 
@@ -24,8 +28,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 import av
 import av.error
@@ -68,6 +73,7 @@ class RtspSink(Closing):
         gop_s: float = 1.0,
         timeout: float = 5.0,
         reconnect_delay_s: float = 1.0,
+        audio_from: Sequence[Any] = (),
     ) -> None:
         if not isinstance(url, str) or not url.lower().startswith(("rtsp://", "rtsps://")):
             raise ConfigError(
@@ -107,6 +113,13 @@ class RtspSink(Closing):
         """Frames not sent because the server was unreachable."""
         self.reconnects = 0
         """Connections re-established after a loss."""
+        self.audio_packets_written = 0
+        self.audio_packets_dropped = 0
+        """Audio packets not sent: server away, codec left out, or a dts not increasing."""
+        self._audio_from = list(audio_from)
+        self._audio_out: dict[int, Any] = {}
+        self._audio_last: dict[int, int] = {}
+        self._audio_warned = False
 
         self._closed = False
         self._last_pts: int | None = None
@@ -158,6 +171,20 @@ class RtspSink(Closing):
             ctx.colorspace = 1  # AVCOL_SPC_BT709
             ctx.color_primaries = 1  # AVCOL_PRI_BT709
             ctx.color_trc = 1  # AVCOL_TRC_BT709
+            audio_out: dict[int, Any] = {}
+            for stream in self._audio_from:
+                try:
+                    audio_out[stream.index] = container.add_stream_from_template(stream)
+                except ValueError as exc:
+                    if not self._audio_warned:
+                        log.warning(
+                            "%s: the input's audio (%s) cannot be sent over RTSP; publishing "
+                            "video only (%s)",
+                            self.name,
+                            stream.codec_context.name,
+                            exc,
+                        )
+                        self._audio_warned = True
             container.start_encoding()  # connects: ANNOUNCE, SETUP, RECORD
         except BaseException as exc:
             with contextlib.suppress(av.error.FFmpegError, OSError):
@@ -168,6 +195,7 @@ class RtspSink(Closing):
                 f"cannot publish to {self.name}: {error_message(exc)}"
             ) from scrub_exception(exc)
         self._container, self._video = container, video
+        self._audio_out, self._audio_last = audio_out, {}
         self._last_pts = None
         log.info(
             "%s: publishing %dx%d, libx264 %s crf %d, keyframe every %d frames, over %s",
@@ -230,6 +258,30 @@ class RtspSink(Closing):
             return
         self._last_pts = vf.pts
         self.frames_written += 1
+
+    def write_audio(self, packet: Any) -> None:
+        """Send one audio packet (its pts on the output timeline); dropped and counted while
+        the server is away or for a stream that is not published."""
+        container = self._container
+        index = packet.stream_index  # the input's (muxing sets the output's)
+        out = self._audio_out.get(index)
+        if container is None or out is None or packet.dts is None:
+            self.audio_packets_dropped += 1
+            return
+        last = self._audio_last.get(index)
+        if last is not None and packet.dts <= last:
+            self.audio_packets_dropped += 1
+            return
+        dts = packet.dts
+        packet.stream = out
+        try:
+            container.mux(packet)
+        except (av.error.FFmpegError, OSError) as exc:
+            self.audio_packets_dropped += 1
+            self._lose(SinkError(error_message(exc)))
+            return
+        self._audio_last[index] = dts
+        self.audio_packets_written += 1
 
     def _pts_for(self, frame: Frame) -> int:
         pts = frame.pts

@@ -23,6 +23,9 @@ Mount points, each given on the command line:
     A live camera with sound: the test pattern (320x240, 30 fps) and a sine tone whose
     pitch steps every second, as AAC (``aac``, the default: 16 kHz mono, as IP cameras send)
     or G.711 A-law (``pcma``, 8 kHz).
+``--record NAME=FILE``
+    Clients publish H.264 video and AAC audio to ``/NAME`` (RTSP RECORD); both are written,
+    as received, to the Matroska FILE (streamable: readable while it grows).
 ``--auth USER:PASSWORD``
     Basic authentication for every mount point, those above included.
 
@@ -124,6 +127,7 @@ def main() -> int:
     ap.add_argument("--relay", action="append", default=[], metavar="PUSH=VIEW")
     ap.add_argument("--audio", action="append", default=[], metavar="NAME")
     ap.add_argument("--av", action="append", default=[], metavar="NAME[:CODEC]")
+    ap.add_argument("--record", action="append", default=[], metavar="NAME=FILE")
     ap.add_argument("--auth", metavar="USER:PASSWORD")
     args = ap.parse_args()
 
@@ -197,6 +201,16 @@ def main() -> int:
             "( videotestsrc is-live=true pattern=ball"
             f" ! video/x-raw,width=320,height=240,framerate=30/1 ! {enc}"
             f"  audiotestsrc is-live=true wave=sine freq=440 ! {audio} )",
+        )
+    for spec in args.record:
+        name, _, path = spec.partition("=")
+        add(
+            name,
+            "( rtph264depay name=depay0 ! h264parse ! queue ! mux."
+            "  rtpmp4gdepay name=depay1 ! aacparse ! queue ! mux."
+            f"  matroskamux name=mux streamable=true ! filesink location={path} sync=false )",
+            shared=False,
+            record=True,
         )
     for spec in args.relay:
         push, _, view = spec.partition("=")
