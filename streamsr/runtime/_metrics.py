@@ -54,6 +54,38 @@ class LatencyWindow:
         return 1000.0 * float(p50), 1000.0 * float(p95)
 
 
+LATENCY_BUCKETS_S = (0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
+"""Upper bounds of the end-to-end latency histogram (Prometheus ``le``, seconds)."""
+
+
+class LatencyHistogram:
+    """Every duration since the start, counted into :data:`LATENCY_BUCKETS_S` (cumulative, as
+    a Prometheus histogram), with their sum."""
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(LATENCY_BUCKETS_S) + 1)  # the last: above every bound (+Inf)
+        self.sum_s = 0.0
+        self._lock = threading.Lock()
+
+    def add(self, seconds: float) -> None:
+        i = next((k for k, b in enumerate(LATENCY_BUCKETS_S) if seconds <= b), -1)
+        with self._lock:
+            self.counts[i] += 1
+            self.sum_s += seconds
+
+    def snapshot(self) -> dict[str, Any]:
+        """``{"le": [bounds..., "+Inf"], "cumulative": [...], "sum_s": s, "count": n}``."""
+        with self._lock:
+            counts, total = list(self.counts), self.sum_s
+        cumulative = list(np.cumsum(counts).astype(int).tolist())
+        return {
+            "le": [*LATENCY_BUCKETS_S, "+Inf"],
+            "cumulative": cumulative,
+            "sum_s": round(total, 6),
+            "count": cumulative[-1],
+        }
+
+
 class RateMeter:
     """Events per second over the last ``window_s`` seconds."""
 
@@ -121,6 +153,7 @@ class Stats:
     degradation: dict[str, float] = field(default_factory=dict)
     variant_switches: int = 0
     latency_ms: dict[str, tuple[float, float]] = field(default_factory=dict)
+    latency_histogram: dict[str, Any] = field(default_factory=dict)
     stage_ms: dict[str, float] = field(default_factory=dict)
     queue_depths: dict[str, int] = field(default_factory=dict)
     outputs: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -161,6 +194,8 @@ class Metrics:
         self.extra: Callable[[], dict[str, Any]] = dict
         self.queue_depths = queue_depths or (lambda: {})
         self.latency = {name: LatencyWindow() for name in STAGES}
+        self.end_to_end = LatencyHistogram()
+        """Every frame written to an output, decode to write (each output counts its own)."""
         self._busy = {name: [0.0, 0] for name in STAGES}
         self.rate_in = RateMeter()
         self.rate_out = RateMeter()
@@ -201,6 +236,7 @@ class Metrics:
             seconds=seconds,
             fps=self.frames_out / seconds if seconds > 0 else 0.0,
             latency_ms=lat,
+            latency_histogram=self.end_to_end.snapshot(),
             stage_ms=busy,
             queue_depths=dict(self.queue_depths()),
             outputs=self.outputs(),

@@ -129,6 +129,7 @@ class SinkWorker(threading.Thread):
                 self.encode_s += EMA * ((now - t) - self.encode_s)
                 self.metrics.time("encode", now - t)
                 self.metrics.latency["end_to_end"].add(now - t_decoded)
+                self.metrics.end_to_end.add(now - t_decoded)
         except BaseException as exc:  # kept for the caller, which re-raises it
             self.error = exc
             self._abort.set()  # nothing more is queued for a dead worker

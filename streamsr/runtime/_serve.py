@@ -357,6 +357,19 @@ class Site:
                 help_,
                 [(s["name"], s.get(key, 0)) for s in st],
             )
+        name = "streamsr_latency_seconds"
+        lines.append(f"# HELP {name} end-to-end latency inside streamsr, decode to output write")
+        lines.append(f"# TYPE {name} histogram")
+        for runner in list(self.cameras.values()):
+            p = runner.pipeline
+            if p is None:
+                continue
+            h = p.stats.latency_histogram
+            cam = json.dumps(runner.name)
+            for le, n in zip(h["le"], h["cumulative"], strict=True):
+                lines.append(f'{name}_bucket{{camera={cam},le="{le}"}} {n}')
+            lines.append(f"{name}_sum{{camera={cam}}} {h['sum_s']}")
+            lines.append(f"{name}_count{{camera={cam}}} {h['count']}")
         metric(
             "streamsr_camera_up",
             "gauge",

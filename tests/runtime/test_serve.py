@@ -144,6 +144,17 @@ def test_cameras_share_one_network_and_the_api_adds_and_removes_them(
         metrics = _get(base, "/metrics", "s3cret")
         assert 'streamsr_frames_out_total{camera="c"}' in metrics
         assert "streamsr_latency_p95_ms" in metrics
+        # the histogram: cumulative buckets ending in +Inf == count, per camera
+        for cam in "abc":
+            rows = [
+                ln
+                for ln in metrics.splitlines()
+                if ln.startswith("streamsr_latency_seconds") and f'camera="{cam}"' in ln
+            ]
+            buckets = [int(ln.rsplit(" ", 1)[1]) for ln in rows if "_bucket" in ln]
+            count = next(int(ln.rsplit(" ", 1)[1]) for ln in rows if "_count" in ln)
+            assert buckets == sorted(buckets) and buckets[-1] == count > 0
+            assert 'le="+Inf"' in [ln for ln in rows if "_bucket" in ln][-1]
         assert all(s["latency_p50_ms"] <= s["latency_p95_ms"] for s in status.values())
         assert _call(base, "POST", "/api/cameras/a/restart", token="s3cret") == 200
         assert _call(base, "DELETE", "/api/cameras/b", token="s3cret") == 200
