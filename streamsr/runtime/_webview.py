@@ -36,8 +36,11 @@ from streamsr.sinks._webview import WebFrame, WebKind, WebStream, boxes_fraction
 SCORE_EVERY = 5
 """A track's sightings scored for the gallery: every this many frames it is enhanced in."""
 SIDE_CAP = 256
-MAX_TRACKS = 200
+MAX_TRACKS = 100
 """Tracks kept per camera (the oldest are forgotten first)."""
+MAX_SIDE_PX = 320
+"""Gallery crops larger than this are kept downscaled to it (memory: at most about
+``MAX_TRACKS * 2 * 320 * 320 * 3`` bytes, 61 MB, per camera)."""
 STREAMS = ("enhanced", "original")
 
 
@@ -116,6 +119,11 @@ class Gallery:
             bicubic = cv2.resize(
                 crop, (enhanced.shape[1], enhanced.shape[0]), interpolation=cv2.INTER_CUBIC
             )
+            if max(enhanced.shape[:2]) > MAX_SIDE_PX:
+                f = MAX_SIDE_PX / max(enhanced.shape[:2])
+                wh = (max(1, round(enhanced.shape[1] * f)), max(1, round(enhanced.shape[0] * f)))
+                enhanced = cv2.resize(enhanced, wh, interpolation=cv2.INTER_AREA)
+                bicubic = cv2.resize(bicubic, wh, interpolation=cv2.INTER_AREA)
             with self._lock:
                 t.score, t.side_px, t.variant = score, side, variant
                 t.enhanced_rgb24, t.bicubic_rgb24, t.png = enhanced, bicubic, None
