@@ -40,7 +40,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, quote
 
 from starlette.applications import Starlette
@@ -60,9 +60,6 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from streamsr._errors import ConfigError
 from streamsr.sinks._webview import unpack
-
-if TYPE_CHECKING:
-    from streamsr.runtime._serve import Site
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +170,9 @@ def _error(code: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=code)
 
 
-def build_app(site: Site) -> Any:
-    """The Starlette application of a running :class:`~streamsr.runtime._serve.Site`."""
+def build_app(site: Any) -> Any:
+    """The Starlette application of a running :class:`~streamsr.runtime._serve.Site` (typed
+    loosely: the site module imports this one)."""
 
     def page(name: str) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -436,7 +434,7 @@ class WebServer:
     """uvicorn serving :func:`build_app` on its own thread, from a socket bound at once (so a
     port in use is an error at start, and port 0 gives a free one)."""
 
-    def __init__(self, site: Site, host: str, port: int) -> None:
+    def __init__(self, site: Any, host: str, port: int) -> None:
         import uvicorn
 
         try:

@@ -192,11 +192,17 @@ class Gallery:
 
 def describe_enhancer(enhancer: Any) -> dict[str, str]:
     """Model, scale and weights of a camera's enhancer, for the gallery's PNG metadata."""
-    from streamsr import __version__
+    from importlib.metadata import PackageNotFoundError, version
+
     from streamsr.enhance._weights import shipped_weights_path
 
+    try:
+        release = version("streamsr")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        release = "unknown"
+
     arch, scale = str(getattr(enhancer, "arch", "?")), int(getattr(enhancer, "scale", 0))
-    out = {"software": f"streamsr {__version__}", "model": arch, "scale": str(scale)}
+    out = {"software": f"streamsr {release}", "model": arch, "scale": str(scale)}
     for variant in ("clean", "video"):
         try:
             p = shipped_weights_path(arch, scale, variant)
