@@ -360,8 +360,11 @@ class Pipeline:
         finally:
             bar.close()
             self.close()
+        nothing = not self.live and self.stats.frames_out == 0 and duration_s is None
+        if nothing and self._errors:
+            self._discard_outputs()  # a run that failed before its first frame leaves no file
         self._raise_errors()
-        if not self.live and self.stats.frames_out == 0 and duration_s is None:
+        if nothing:
             self._discard_outputs()
             raise SourceError(f"{self.source.name}: no frame could be decoded; no output written")
         return self.stats
