@@ -131,6 +131,14 @@ def main() -> int:
             "last": values[-1],
             "max": max(values),
             "slope_per_hour": round(slope_per_hour(samples, key), 2),
+            # the value at each fifth of the run: does it level off?
+            "by_fifth": [
+                values[min(len(values) - 1, round(k * (len(values) - 1) / 5))] for k in range(6)
+            ],
+            # the slope over the second half only (after warm-up)
+            "slope_per_hour_2nd_half": round(
+                slope_per_hour(samples, key, skip_s=30.0 * args.minutes), 2
+            ),
         }
     if args.json:
         print(json.dumps(result, indent=2))
@@ -139,9 +147,11 @@ def main() -> int:
         print(f"{'':10} {'first':>8} {'last':>8} {'max':>8} {'slope/h':>9}")
         for key in ("rss_mib", "fds", "threads"):
             r = result[key]
+            fifths = " ".join(f"{v:.0f}" for v in r["by_fifth"])
             print(
                 f"{key:10} {r['first']:8.1f} {r['last']:8.1f} {r['max']:8.1f} "
-                f"{r['slope_per_hour']:9.2f}"
+                f"{r['slope_per_hour']:9.2f}  second half {r['slope_per_hour_2nd_half']:.2f}/h;"
+                f" at each fifth: {fifths}"
             )
         print(
             f"frames in {st.frames_in}, out {st.frames_out} ({st.frames_stale} stale), "
