@@ -91,6 +91,9 @@ killed in its first 40 frames; the header is written with the first fragment (``
 which keeps the start offsets, see above), so a kill before that still leaves an empty file."""
 
 # File extension -> (FFmpeg muxer, fragmented MP4, video codecs the container takes).
+MAX_AUDIO_JUMP_S = 60.0
+"""An audio packet further than this from the video written (a damaged timestamp) is dropped."""
+
 CONTAINERS: dict[str, tuple[str, bool, tuple[str, ...]]] = {
     ".mp4": ("mp4", True, CODECS),
     ".m4v": ("mp4", True, CODECS),
@@ -388,6 +391,9 @@ class FileSink(Closing):
             self.audio_packets_dropped += 1
             log.debug("%s: dropped an audio packet with dts %d <= %d", self.path, dts, last)
             return
+        if self._audio_time_jumps(packet, last):
+            self.audio_packets_dropped += 1
+            return
         bsf = self._audio_bsf.get(index)
         transcode = self._audio_transcode.get(index)
         try:
@@ -402,6 +408,26 @@ class FileSink(Closing):
             raise SinkError(f"cannot write audio to {self.path}: {error_message(exc)}") from exc
         self._audio_last_dts[index] = dts
         self.audio_packets_written += 1
+
+    def _audio_time_jumps(self, packet: Packet, last_dts: int | None) -> bool:
+        """A damaged timestamp: the packet is more than :data:`MAX_AUDIO_JUMP_S` away from the
+        video written so far (or, before any, from its stream's last packet). Muxing one makes
+        FFmpeg's MP4 muxer abort the process when it finishes the file (fuzzing found it: an
+        MPEG-TS timestamp that wrapped to 2^32)."""
+        tb = packet.time_base
+        if tb is None or packet.dts is None:
+            return True
+        t = float(packet.dts * tb)
+        if self._last_pts is not None:
+            ref = float(self._last_pts * self.time_base)
+        elif last_dts is not None:
+            ref = float(last_dts * tb)
+        else:
+            return False
+        if abs(t - ref) <= MAX_AUDIO_JUMP_S:
+            return False
+        log.debug("%s: dropped an audio packet at %.1f s, %.1f s from the video", self.path, t, ref)
+        return True
 
     def close(self) -> None:
         """Flush the encoder and finish the file. Idempotent."""

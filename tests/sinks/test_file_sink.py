@@ -120,6 +120,36 @@ def test_audio_packets_copied(tmp_path: Path, source_ext: str, ext: str) -> None
         assert c.streams.audio[0].codec_context.name == "aac"
 
 
+def test_an_audio_timestamp_far_from_the_video_is_dropped(tmp_path: Path) -> None:
+    """A damaged MPEG-TS timestamp (wrapped to 2^32 ticks) muxed into MP4 made FFmpeg abort the
+    process when the file was finished (found by benchmarks/fuzz.py): such a packet is dropped
+    and counted, the file finishes and plays."""
+    clip = make_clip(tmp_path / "in.ts", frames=30, audio=True)
+    out = tmp_path / "out.mp4"
+    with (
+        VideoSource(clip) as src,
+        FileSink(
+            out,
+            size_wh=src.size_wh,
+            time_base=src.time_base,
+            rate=src.average_rate,
+            audio_from=src.audio_streams,
+        ) as sink,
+    ):
+        n_audio = 0
+        for item in src.read():
+            if isinstance(item, Frame):
+                sink.write(item)
+                continue
+            n_audio += 1
+            if n_audio == 5:  # one packet's timestamp jumps by 2^32 ticks (13 hours at 90 kHz)
+                item.pts = item.dts = item.dts + 2**32
+            sink.write_audio(item)
+    assert sink.audio_packets_dropped == 1
+    assert sink.audio_packets_written == n_audio - 1
+    assert video_times(out) and len(audio_times(out)) == n_audio - 1
+
+
 @pytest.mark.parametrize("ext", [".mp4", ".mkv"])
 def test_variable_frame_rate_intervals_preserved(tmp_path: Path, ext: str) -> None:
     pts_ms = [120, 160, 190, 270, 280, 420, 430, 440, 620, 1120] + [
