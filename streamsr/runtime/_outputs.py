@@ -27,6 +27,7 @@ from typing import Any
 from streamsr._errors import StreamSRError
 from streamsr._frame import Frame
 from streamsr.compose import mark_stale
+from streamsr.runtime._audio import LiveAudioClock
 from streamsr.runtime._clock import OutputClock
 from streamsr.runtime._metrics import Metrics
 from streamsr.runtime._threads import END, POLL_S, QueuePolicy, make_queue, put
@@ -41,11 +42,6 @@ LIVE_AUDIO_PACKETS = 1000
 """Audio packets a live output may hold (about 20 s of AAC) before its oldest is dropped."""
 AUDIO_DELAY_FRAMES = 15
 """Live: the first frames whose latency places the audio on the output timeline."""
-AUDIO_SETTLE_S = 0.5
-"""Live audio of a new connection waits this long (its first packets may come in a burst that
-sets where the rest belong)."""
-AUDIO_RESYNC_S = 1.0
-"""Live audio arriving this much later than its timestamps say is placed afresh."""
 FILE_SINK_FRAMES = 8
 """Frames queued for an output of a file run (it blocks when full)."""
 STALE_FPS = 10.0
@@ -262,8 +258,8 @@ class OutputLoop(threading.Thread):
         self.error: BaseException | None = None
         self._latencies: list[float] = []
         self._audio_delay_s: float | None = None
-        self._audio_origin: dict[int, float] = {}
-        self._audio_since: dict[int, float] = {}
+        self._audio_clock = LiveAudioClock()
+        self._audio_observed = 0  # packets at the head of self.audio already observed
         self._audio_last: dict[int, int] = {}
 
     def run(self) -> None:
@@ -310,47 +306,34 @@ class OutputLoop(threading.Thread):
             put(self.iterated, END, self.stop)
 
     def _live_audio(self, t_decoded: float | None) -> None:
-        """Live audio onto the output timeline, the way the video frames are placed (by their
-        arrival) and without drift (on the audio's own clock):
-
-        - a packet's input moment is ``origin + media_s``, where ``origin`` is, per connection,
-          the least ``arrival - media_s`` seen: the packet that came soonest after its samples
-          (a server that sends a second of buffered audio to a new client makes the first
-          packets arrive early for their time: a connection's packets wait
-          :data:`AUDIO_SETTLE_S` for that burst to pass; those of the first connection then
-          fall before the recording starts, those of a reconnect into its outage);
-          an arrival more than :data:`AUDIO_RESYNC_S` later than that (the input's audio
-          timestamps jumped back) sets ``origin`` afresh;
-        - that moment is output at ``+ delay``, the median end-to-end latency of the first
-          :data:`AUDIO_DELAY_FRAMES` frames (until it is known the packets wait), so the
-          sound keeps the picture's lip sync to within the latency's jitter.
-
-        Packets that would land before the recording's start, or not after the previous
-        packet of their stream, are left out (``audio_dropped``)."""
+        """Live audio onto the output timeline: each packet at its input moment
+        (:class:`~streamsr.runtime._audio.LiveAudioClock`: by arrival, on the audio's own
+        clock) plus ``delay``, the median end-to-end latency of the first
+        :data:`AUDIO_DELAY_FRAMES` frames (until it is known the packets wait), so the sound
+        keeps the picture's lip sync to within the latency's jitter. Packets that would land
+        before the recording's start, or not after the previous packet of their stream, are
+        left out (``audio_dropped``)."""
         if self._audio_delay_s is None:
             if t_decoded is not None:
                 self._latencies.append(time.perf_counter() - t_decoded)
             if len(self._latencies) < AUDIO_DELAY_FRAMES:
                 return
             self._audio_delay_s = sorted(self._latencies)[len(self._latencies) // 2]
-        pending = list(self.audio)
-        self.audio.clear()
-        now = time.monotonic()
-        for a in pending:
-            lag = a.arrival_mono - a.media_s
-            if a.connection not in self._audio_origin or lag < self._audio_origin[a.connection]:
-                self._audio_origin[a.connection] = lag
-            self._audio_since.setdefault(a.connection, a.arrival_mono)
-        t0 = self.clock.t0
+        pending = []
+        while self.audio:  # the decode thread appends meanwhile: take what is there
+            pending.append(self.audio.popleft())
+        clock = self._audio_clock
+        for a in pending[self._audio_observed :]:
+            clock.observe(a)
+        now, t0 = time.monotonic(), self.clock.t0
         for i, a in enumerate(pending):
-            if now - self._audio_since[a.connection] < AUDIO_SETTLE_S:
-                self.audio.extend(pending[i:])  # a new connection's burst: wait for its end
+            if not clock.ready(a, now):
+                self.audio.extendleft(reversed(pending[i:]))  # a new connection's burst: wait
+                self._audio_observed = len(pending) - i
                 return
-            origin = self._audio_origin[a.connection]
-            if a.arrival_mono - a.media_s - origin > AUDIO_RESYNC_S:
-                origin = self._audio_origin[a.connection] = a.arrival_mono - a.media_s
             packet = a.packet
-            pts = round((origin + a.media_s + self._audio_delay_s - t0) / packet.time_base)
+            out_s = clock.moment(a) + self._audio_delay_s - t0
+            pts = round(out_s / packet.time_base)
             index = packet.stream_index
             if pts < 0 or pts <= self._audio_last.get(index, -1):
                 self.metrics.audio_dropped += 1
@@ -358,6 +341,7 @@ class OutputLoop(threading.Thread):
             self._audio_last[index] = pts
             packet.pts = packet.dts = pts
             self.fanout.offer_audio(packet)
+        self._audio_observed = 0
 
     def _emit(self, frame: Frame, t_decoded: float | None) -> None:
         index = self.metrics.frames_out if self.clock.live else frame.index
