@@ -47,7 +47,7 @@ from av.packet import Packet
 from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 from av.video.stream import VideoStream
 
-from streamsr._av import error_message
+from streamsr._av import copy_packet, error_message
 from streamsr._check import is_int
 from streamsr._closing import Closing
 from streamsr._errors import ConfigError, SinkError
@@ -374,33 +374,36 @@ class FileSink(Closing):
         self._last_pts = pts
         self.frames_written += 1
 
-    def write_audio(self, packet: Packet) -> None:
-        """Mux one audio packet from a stream in ``audio_from``; others are dropped and counted."""
+    def write_audio(self, packet: Packet, *, pts: int | None = None) -> None:
+        """Mux one audio packet from a stream in ``audio_from``; others are dropped and counted.
+        ``pts`` (also the dts) replaces the packet's own timestamps. The packet itself is left
+        as it is (other outputs read it): a copy is muxed."""
         container = self._open_container()
         # The packet's own stream_index (and time_base), never packet.stream: that points into
         # the input container and crashes PyAV if the input was closed meanwhile.
         index = packet.stream_index
         out = self._audio_out.get(index)
-        if out is None or packet.dts is None:
+        dts = packet.dts if pts is None else pts  # in the input's time base
+        if out is None or dts is None:
             self.audio_packets_dropped += 1
             return
-        dts = packet.dts  # in the input's time base: mux() rebases the packet in place
         last = self._audio_last_dts.get(index)
         if last is not None and dts <= last:
             # Muxers refuse a dts that does not increase (e.g. after a timestamp reset).
             self.audio_packets_dropped += 1
             log.debug("%s: dropped an audio packet with dts %d <= %d", self.path, dts, last)
             return
-        if self._audio_time_jumps(packet, last):
+        if self._audio_time_jumps(dts, packet.time_base, last):
             self.audio_packets_dropped += 1
             return
+        own = copy_packet(packet, pts=pts)
         bsf = self._audio_bsf.get(index)
         transcode = self._audio_transcode.get(index)
         try:
             if transcode is not None:
-                packets = transcode.encode(packet)
+                packets = transcode.encode(own)
             else:
-                packets = bsf.filter(packet) if bsf is not None else [packet]
+                packets = bsf.filter(own) if bsf is not None else [own]
             for p in packets:
                 p.stream = out
                 container.mux(p)
@@ -409,15 +412,14 @@ class FileSink(Closing):
         self._audio_last_dts[index] = dts
         self.audio_packets_written += 1
 
-    def _audio_time_jumps(self, packet: Packet, last_dts: int | None) -> bool:
+    def _audio_time_jumps(self, dts: int, tb: Fraction | None, last_dts: int | None) -> bool:
         """A damaged timestamp: the packet is more than :data:`MAX_AUDIO_JUMP_S` away from the
         video written so far (or, before any, from its stream's last packet). Muxing one makes
         FFmpeg's MP4 muxer abort the process when it finishes the file (fuzzing found it: an
         MPEG-TS timestamp that wrapped to 2^32)."""
-        tb = packet.time_base
-        if tb is None or packet.dts is None:
+        if tb is None:
             return True
-        t = float(packet.dts * tb)
+        t = float(dts * tb)
         if self._last_pts is not None:
             ref = float(self._last_pts * self.time_base)
         elif last_dts is not None:

@@ -37,7 +37,7 @@ import av.error
 from av.container import OutputContainer
 from av.video.stream import VideoStream
 
-from streamsr._av import error_message
+from streamsr._av import copy_packet, error_message
 from streamsr._check import is_int
 from streamsr._closing import Closing
 from streamsr._errors import ConfigError, SinkError
@@ -273,9 +273,10 @@ class RtspSink(Closing):
             self.audio_packets_dropped += 1
             return
         dts = packet.dts
-        packet.stream = out
+        own = copy_packet(packet)  # the other outputs read the packet: mux a copy
+        own.stream = out
         try:
-            container.mux(packet)
+            container.mux(own)
         except (av.error.FFmpegError, OSError) as exc:
             self.audio_packets_dropped += 1
             self._lose(SinkError(error_message(exc)))

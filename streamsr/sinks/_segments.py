@@ -143,10 +143,8 @@ class SegmentedFileSink(Closing):
         shift = round(self._start_s / packet.time_base)
         if packet.pts < shift:
             return
-        packet.pts -= shift
-        packet.dts = packet.pts
         before = sink.audio_packets_written
-        sink.write_audio(packet)
+        sink.write_audio(packet, pts=packet.pts - shift)
         self.audio_packets_written += sink.audio_packets_written - before
 
     def _finish_current(self) -> None:

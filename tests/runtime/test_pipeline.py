@@ -47,6 +47,29 @@ def test_frames_timestamps_and_audio_are_preserved(clip: Path, tmp_path: Path) -
     assert _audio_packets(out) == _audio_packets(clip) and len(_audio_packets(clip)) > 10
 
 
+def _audio_times(path: Path) -> list[float]:
+    with av.open(str(path)) as c:
+        return [float(p.pts * p.time_base) for p in c.demux(audio=0) if p.dts is not None]
+
+
+def test_every_output_gets_all_the_audio(tmp_path: Path) -> None:
+    """Outputs share the source's packets: none may change them for the others (muxing
+    rebases a packet in place, the ADTS filter MP4 needs takes its data). Each of three
+    outputs had only part of the sound before each muxed a copy."""
+    src = make_clip(tmp_path / "in.ts", frames=60, audio=True)  # AAC with ADTS headers
+    outs = [tmp_path / "a.mp4", tmp_path / "b.mkv", tmp_path / "c.mp4"]
+    with Pipeline(src, outs, scale=2, device="cpu") as p:
+        st = p.run()
+    want = _audio_times(src)
+    assert len(want) > 50
+    for out in outs:
+        assert st.outputs[str(out)]["audio_packets_written"] == len(want)
+        got = _audio_times(out)
+        assert len(got) == len(want)
+        shift = got[0] - want[0]  # (.mkv and .mp4 may start the streams at their own 0)
+        assert max(abs(g - shift - w) for g, w in zip(got, want, strict=True)) < 0.002
+
+
 def test_variable_frame_rate_stays_variable(tmp_path: Path) -> None:
     from fractions import Fraction
 
