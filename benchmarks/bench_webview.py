@@ -80,8 +80,8 @@ def main() -> int:
     ap.add_argument("--screenshots", type=Path, help="save the grid, a camera page, the gallery")
     args = ap.parse_args()
 
-    from _browser import browser_unavailable, chromium, wait_for
-    from _live_servers import RtspServer, free_port, gst_unavailable
+    from _browser import browser_unavailable, chromium
+    from _live_servers import RtspServer, free_port, gst_unavailable, wait_for
 
     for why in (gst_unavailable(), browser_unavailable()):
         if why:

@@ -43,6 +43,19 @@ from streamsr.runtime._webview import CameraView
 log = logging.getLogger(__name__)
 
 _SHARED_TABLES = ("enhance", "faces", "compose", "live")
+STATUS_FIELDS = (
+    "frames_in",
+    "frames_out",
+    "frames_stale",
+    "frames_dropped",
+    "faces_enhanced",
+    "enhance_skips",
+    "reconnects",
+    "audio_in",
+    "audio_dropped",
+    "variant",
+)
+"""The run's :class:`~streamsr.runtime.Stats` a camera's status shows as they are."""
 _CAMERA_KEYS = {"name", "input", "output", *_SHARED_TABLES}
 
 
@@ -219,19 +232,10 @@ class CameraRunner:
                 out["state"] = "reconnecting"
             elif self.state == "live" and st.frames_stale and st.fps_in == 0:
                 out["state"] = "stale"
+            out.update({k: getattr(st, k) for k in STATUS_FIELDS})
             out.update(
                 fps_in=round(st.fps_in, 2),
                 fps_out=round(st.fps_out, 2),
-                frames_in=st.frames_in,
-                frames_out=st.frames_out,
-                frames_stale=st.frames_stale,
-                frames_dropped=st.frames_dropped,
-                faces_enhanced=st.faces_enhanced,
-                enhance_skips=st.enhance_skips,
-                reconnects=st.reconnects,
-                audio_in=st.audio_in,
-                audio_dropped=st.audio_dropped,
-                variant=st.variant,
                 size_wh=list(p.output_size_wh),
                 input_size_wh=list(p.input_size_wh),
                 faces=self.view.faces_now,

@@ -171,9 +171,10 @@ class ComposeStage:
         self.output_size_wh = output_size_wh
         self.smoother = ResidualSmoother() if options.temporal else None
         self._warned_size: tuple[int, int] | None = None
-        self.tap: Callable[[Frame, Faces, np.ndarray, float], None] | None = None
+        self.tap: Callable[[Frame, Faces, np.ndarray, float], bool] | None = None
         """Called with each input frame, its enhanced faces, the composed picture before any
-        marks are drawn, and its decode time (the browser view of ``streamsr serve``)."""
+        marks are drawn, and its decode time (the browser view of ``streamsr serve``); returns
+        whether it keeps the picture (then the marks go on a copy)."""
 
     def run(self, w: Work) -> Work:
         """:meth:`compose` of a frame on its way, timed."""
@@ -208,9 +209,12 @@ class ComposeStage:
             output_size=self.options.output_size,
         )
         if tap is not None:
-            tap(frame, enhanced, out, time.perf_counter() if t_decoded is None else t_decoded)
+            kept = tap(
+                frame, enhanced, out, time.perf_counter() if t_decoded is None else t_decoded
+            )
             if self.options.mark and len(enhanced):
-                out = out.copy()  # the tap keeps the unmarked picture
+                if kept:
+                    out = out.copy()  # a viewer's stream holds the unmarked picture
                 s = 1 if self.options.output_size == "input" else self.scale
                 mark(out, enhanced.crop_xyxy.astype(np.int64) * s, enhanced.track_ids.tolist())
         ow, oh = self.output_size_wh

@@ -224,27 +224,30 @@ class CameraView:
             (pic, kind): WebStream(f"{name}-{pic}", kind) for pic in STREAMS for kind in kinds
         }
         self.gallery = Gallery(name, describe_enhancer(enhancer))
-        self.frames = 0
         self.faces_now = 0
         """Faces enhanced in the last frame."""
 
     def __call__(
         self, frame_in: Frame, faces: Faces, out_rgb24: np.ndarray, t_decoded: float
-    ) -> None:
-        self.frames += 1
+    ) -> bool:
+        """Take one composed frame; True when a stream holds on to ``out_rgb24`` (someone
+        watches the enhanced picture), so the caller must not draw on it."""
         self.faces_now = len(faces)
-        decoded_ms = (time.time() - (time.perf_counter() - t_decoded)) * 1000.0
-        crop = faces.crop_xyxy
-        assert crop is not None
-        ids = faces.track_ids.tolist()
-        if any(s.viewers for s in self.streams.values()):
-            in_wh = frame_in.size_wh
-            boxes = boxes_fractions(crop, ids, in_wh)
-            out = WebFrame(out_rgb24, decoded_ms, boxes)
-            orig = WebFrame(frame_in.rgb24, decoded_ms, boxes)
-            for (pic, _), stream in self.streams.items():
-                stream.offer(out if pic == "enhanced" else orig)
         self.gallery.update(frame_in, faces, out_rgb24, str(getattr(self.enhancer, "variant", "")))
+        watched = {pic for (pic, _), s in self.streams.items() if s.viewers}
+        if not watched:
+            return False
+        decoded_ms = (time.time() - (time.perf_counter() - t_decoded)) * 1000.0
+        assert faces.crop_xyxy is not None
+        boxes = boxes_fractions(faces.crop_xyxy, faces.track_ids.tolist(), frame_in.size_wh)
+        pictures = {
+            "enhanced": WebFrame(out_rgb24, decoded_ms, boxes),
+            "original": WebFrame(frame_in.rgb24, decoded_ms, boxes),
+        }
+        for (pic, _), stream in self.streams.items():
+            if pic in watched:
+                stream.offer(pictures[pic])
+        return "enhanced" in watched
 
     def close(self) -> None:
         for s in self.streams.values():

@@ -15,7 +15,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,3 +185,37 @@ class SilentServer:
 
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd")) if sys.platform.startswith("linux") else 0
+
+
+def wait_for(cond: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    """Poll ``cond`` until it returns something true (returned), or fail naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = cond()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what} (last: {last!r})")
+
+
+def site_file(
+    tmp_path: Path, cameras: dict[str, RtspServer], *, head: str = "[enhance]\nscale = 2\n"
+) -> Path:
+    """A ``streamsr serve`` site file: each camera reads ``/in`` of its server, reconnects for
+    ever, fast, and records to ``tmp_path/NAME.mkv``; the API on a free port."""
+    body = "[server]\nport = 0\n" + head
+    for name, srv in cameras.items():
+        body += (
+            f'[[camera]]\nname = "{name}"\n[camera.input]\nlocation = "{srv.url("in")}"\n'
+            "reconnect_attempts = -1\nreconnect_delay_s = 0.2\nread_timeout_s = 2.0\n"
+            f'[[camera.output]]\nlocation = "{tmp_path / name}.mkv"\n'
+        )
+    path = tmp_path / "site.toml"
+    path.write_text(body)
+    return path
+
+
+def by_name(site: Any) -> dict[str, dict[str, Any]]:
+    """A running site's camera statuses by camera name."""
+    return {s["name"]: s for s in site.status()}

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _browser import chromium, playing, require_browser, wait_for
-from _live_servers import RtspServer, require_gst
+from _browser import chromium, playing, require_browser
+from _live_servers import RtspServer, by_name, require_gst, site_file, wait_for
 
 from streamsr.runtime._serve import Site, load_site
 
@@ -28,10 +28,6 @@ def _tile_state(driver: Any, name: str) -> str:
     )
 
 
-def _status(site: Site) -> dict[str, dict[str, Any]]:
-    return {s["name"]: s for s in site.status()}
-
-
 def test_the_web_view_in_chromium(
     face_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -42,15 +38,8 @@ def test_the_web_view_in_chromium(
         RtspServer("--loop", f"in={face_clip}@320x240") as s1,
         RtspServer("--loop", f"in={face_clip}@320x240") as s2,
     ):
-        body = "[server]\nport = 0\n[enhance]\nscale = 2\n[compose]\nmark = true\n"
-        for name, srv in (("door", s1), ("lobby", s2)):
-            body += (
-                f'[[camera]]\nname = "{name}"\n[camera.input]\nlocation = "{srv.url("in")}"\n'
-                "reconnect_attempts = -1\nreconnect_delay_s = 0.2\nread_timeout_s = 2.0\n"
-                f'[[camera.output]]\nlocation = "{tmp_path / name}.mkv"\n'
-            )
-        (tmp_path / "site.toml").write_text(body)
-        site = Site(load_site(tmp_path / "site.toml"))
+        head = "[enhance]\nscale = 2\n[compose]\nmark = true\n"
+        site = Site(load_site(site_file(tmp_path, {"door": s1, "lobby": s2}, head=head)))
         base = f"http://127.0.0.1:{site.port}"
         driver = chromium()
         try:
@@ -69,7 +58,7 @@ def test_the_web_view_in_chromium(
                 "two tiles",
             )
             st = wait_for(
-                lambda: all(s.get("size_wh") for s in site.status()) and _status(site),
+                lambda: all(s.get("size_wh") for s in site.status()) and by_name(site),
                 120,
                 "both cameras live",
             )
@@ -97,7 +86,11 @@ def test_the_web_view_in_chromium(
                 "door's tile to say reconnecting",
             )
             assert _tile_state(driver, "lobby") == "live"
-            assert playing(driver, "article[data-camera='lobby'] video", width)
+            wait_for(
+                lambda: playing(driver, "article[data-camera='lobby'] video", width),
+                60,
+                "lobby playing on while door is away",
+            )
             s1.start()
             wait_for(
                 lambda: _tile_state(driver, "door") == "live", 120, "door's tile to be live again"

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
@@ -23,8 +24,15 @@ from streamsr.sources import VideoSource
 TB = Fraction(1, 30)
 
 
-def transcode(src_path: Path, out: Path, **sink_options: object) -> FileSink:
-    """Copy ``src_path`` to ``out`` through VideoSource and FileSink, audio passed through."""
+def transcode(
+    src_path: Path,
+    out: Path,
+    edit_audio: Callable[[int, av.Packet], None] | None = None,
+    **sink_options: object,
+) -> FileSink:
+    """Copy ``src_path`` to ``out`` through VideoSource and FileSink, audio passed through
+    (``edit_audio(n, packet)`` may change the n-th audio packet first, counting from 1)."""
+    n_audio = 0
     with (
         VideoSource(src_path) as src,
         FileSink(
@@ -39,8 +47,11 @@ def transcode(src_path: Path, out: Path, **sink_options: object) -> FileSink:
         for item in src.read():
             if isinstance(item, Frame):
                 sink.write(item)
-            else:
-                sink.write_audio(item)
+                continue
+            n_audio += 1
+            if edit_audio is not None:
+                edit_audio(n_audio, item)
+            sink.write_audio(item)
     return sink
 
 
@@ -126,25 +137,13 @@ def test_an_audio_timestamp_far_from_the_video_is_dropped(tmp_path: Path) -> Non
     and counted, the file finishes and plays."""
     clip = make_clip(tmp_path / "in.ts", frames=30, audio=True)
     out = tmp_path / "out.mp4"
-    with (
-        VideoSource(clip) as src,
-        FileSink(
-            out,
-            size_wh=src.size_wh,
-            time_base=src.time_base,
-            rate=src.average_rate,
-            audio_from=src.audio_streams,
-        ) as sink,
-    ):
-        n_audio = 0
-        for item in src.read():
-            if isinstance(item, Frame):
-                sink.write(item)
-                continue
-            n_audio += 1
-            if n_audio == 5:  # one packet's timestamp jumps by 2^32 ticks (13 hours at 90 kHz)
-                item.pts = item.dts = item.dts + 2**32
-            sink.write_audio(item)
+
+    def jump(n: int, packet: av.Packet) -> None:
+        if n == 5:  # one packet's timestamp jumps by 2^32 ticks (13 hours at 90 kHz)
+            packet.pts = packet.dts = packet.dts + 2**32
+
+    sink = transcode(clip, out, jump)
+    n_audio = len(audio_times(clip))
     assert sink.audio_packets_dropped == 1
     assert sink.audio_packets_written == n_audio - 1
     assert video_times(out) and len(audio_times(out)) == n_audio - 1
