@@ -297,8 +297,9 @@ def build_app(site: Any) -> Any:
         except KeyError:
             return _error(404, f"no camera named {request.path_params['name']!r}")
         files = await asyncio.to_thread(recording_files, runner.cfg)
+        stats = [(p.name, p.stat()) for p in files]
         return JSONResponse(
-            [{"name": p.name, "bytes": p.stat().st_size, "mtime": p.stat().st_mtime} for p in files]
+            [{"name": n, "bytes": st.st_size, "mtime": st.st_mtime} for n, st in stats]
         )
 
     async def recording(request: Request) -> Response:

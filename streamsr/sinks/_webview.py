@@ -32,7 +32,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -213,13 +213,6 @@ class _Fmp4Encoder:
             log.debug("web stream encoder close: %s", exc)
 
 
-@dataclass
-class _Gop:
-    """The fragments since the last keyframe (what a new viewer is sent first)."""
-
-    items: list[bytes] = field(default_factory=list)
-
-
 class WebStream:
     """One picture of one camera, encoded once while anyone watches (see the module doc)."""
 
@@ -233,7 +226,7 @@ class WebStream:
         self._closed = False
         self._idle_since: float | None = None
         self._encoder: _Fmp4Encoder | None = None
-        self._gop = _Gop()
+        self._gop: list[bytes] = []  # the messages since the last keyframe: a new viewer's start
         self.size_wh: tuple[int, int] | None = None
         self.frames_encoded = 0
         self.encode_s = 0.0
@@ -260,7 +253,7 @@ class WebStream:
             enc = self._encoder
             if self.kind == "fmp4" and enc is not None and enc.init is not None:
                 v.push(pack({"type": "init", "mime": enc.mime}, enc.init), key=True)
-                for message in self._gop.items:
+                for message in self._gop:
                     v.push(message, key=False)
             self._viewers.append(v)
             self._idle_since = None
@@ -302,7 +295,7 @@ class WebStream:
                     and time.monotonic() - idle >= IDLE_STOP_S
                 ):
                     self._thread = None  # a later viewer starts a new thread and encoder
-                    enc, self._encoder, self._gop = self._encoder, None, _Gop()
+                    enc, self._encoder, self._gop = self._encoder, None, []
                     if enc is not None:
                         enc.close()
                     return None
@@ -322,7 +315,7 @@ class WebStream:
             log.error("web view %s/%s: %s", self.name, self.kind, exc)
             with self._cv:
                 viewers, self._viewers, self._thread = self._viewers, [], None
-                enc, self._encoder, self._gop = self._encoder, None, _Gop()
+                enc, self._encoder, self._gop = self._encoder, None, []
             if enc is not None:
                 enc.close()
             for v in viewers:
@@ -355,7 +348,7 @@ class WebStream:
         if enc is None:
             self.size_wh = even
             enc = self._encoder = _Fmp4Encoder(even)
-            self._gop = _Gop()
+            self._gop = []
         pic = wf if (w, h) == even else WebFrame(wf.rgb24[: even[1], : even[0]], wf.decoded_ms)
         had_init = enc.init is not None
         fragments = enc.encode(pic, meta)
@@ -365,9 +358,9 @@ class WebStream:
                 sends.append((pack({"type": "init", "mime": enc.mime}, enc.init), True))
             for key, frame_meta, data in fragments:
                 if key:
-                    self._gop = _Gop()
+                    self._gop = []
                 message = pack(frame_meta, data)
-                self._gop.items.append(message)
+                self._gop.append(message)
                 sends.append((message, key))
             viewers = list(self._viewers)
         for message, key in sends:

@@ -72,20 +72,24 @@ def test_a_few_training_steps_lower_the_loss(tmp_path: Path) -> None:
     assert loss() < 0.97 * before  # deterministic run: about 0.95
 
 
-def test_realistic_batches_differ_from_clean_and_are_seeded(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode, scale", [("realistic", 3), ("video", 2)])
+def test_degraded_batches_differ_from_clean_and_are_seeded(
+    tmp_path: Path, mode: str, scale: int
+) -> None:
+    """Realistic (blur, JPEG) and video (blur, noise, H.264) batches: the same seed gives the
+    same batch, and it is not the clean one."""
     imgs: ImageSet = load_images(find_images([_faces_folder(tmp_path)]), min_side=72)
-    kw = {"scale": 3, "patch": 72, "batch": 6, "seed": 0}
-    a = PatchBatches(imgs, mode="realistic", clean_fraction=0.0, **kw).make_batch(
-        np.random.default_rng(5)
-    )
-    b = PatchBatches(imgs, mode="realistic", clean_fraction=0.0, **kw).make_batch(
-        np.random.default_rng(5)
-    )
-    c = PatchBatches(imgs, mode="clean", clean_fraction=1.0, **kw).make_batch(
-        np.random.default_rng(5)
-    )
+    kw = {"scale": scale, "patch": 72, "batch": 6, "seed": 0}
+
+    def batch(m: str, clean_fraction: float) -> tuple[torch.Tensor, torch.Tensor]:
+        return PatchBatches(imgs, mode=m, clean_fraction=clean_fraction, **kw).make_batch(
+            np.random.default_rng(5)
+        )
+
+    a, b, c = batch(mode, 0.0), batch(mode, 0.0), batch("clean", 1.0)
     torch.testing.assert_close(a[0], b[0])
     assert a[0].shape == (6, 1, 72, 72) and a[1].shape == (6, 1, 72, 72)
+    assert a[0].dtype == torch.float32
     assert not torch.equal(a[0], c[0])
 
 
@@ -279,23 +283,6 @@ def test_cli_train_writes_weights(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "step 3" in r.stderr and "val PSNR-Y" in r.stderr
     assert load_weights_file(tmp_path / "w.pt")[1]["scale"] == 3
-
-
-def test_video_batches_are_seeded_and_compressed(tmp_path: Path) -> None:
-    imgs: ImageSet = load_images(find_images([_faces_folder(tmp_path)]), min_side=72)
-    kw = {"scale": 2, "patch": 72, "batch": 8, "seed": 0}
-    a = PatchBatches(imgs, mode="video", clean_fraction=0.0, **kw).make_batch(
-        np.random.default_rng(5)
-    )
-    b = PatchBatches(imgs, mode="video", clean_fraction=0.0, **kw).make_batch(
-        np.random.default_rng(5)
-    )
-    c = PatchBatches(imgs, mode="clean", clean_fraction=1.0, **kw).make_batch(
-        np.random.default_rng(5)
-    )
-    torch.testing.assert_close(a[0], b[0])
-    assert a[0].shape == (8, 1, 72, 72) and a[0].dtype == torch.float32
-    assert not torch.equal(a[0], c[0])
 
 
 def test_folder_weights_shift_the_draws(tmp_path: Path) -> None:
