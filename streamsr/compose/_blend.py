@@ -22,11 +22,12 @@ def upscale_frame(rgb24: np.ndarray, scale: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
-def feather_mask(h: int, w: int) -> np.ndarray:
-    """``(h, w, 1)`` float32 weights: 1 inside, a raised-cosine ramp to 0 at the crop edges.
+def feather_mask(h: int, w: int, channels: int = 1) -> np.ndarray:
+    """``(h, w, channels)`` float32 weights: 1 inside, a raised-cosine ramp to 0 at the crop edges.
 
     The ramp hides the crop border, where the network saw replicated pixels, and makes the
-    enhanced region fade into the bicubic background with no seam or colour step.
+    enhanced region fade into the bicubic background with no seam or colour step. (Three
+    channels for OpenCV's element-wise arithmetic, which does not broadcast.)
     """
 
     def ramp(n: int) -> np.ndarray:
@@ -35,8 +36,21 @@ def feather_mask(h: int, w: int) -> np.ndarray:
         return (0.5 - 0.5 * np.cos(np.pi * np.clip(d / f, 0.0, 1.0))).astype(np.float32)
 
     m = np.outer(ramp(h), ramp(w))[..., None]
+    if channels > 1:
+        m = np.ascontiguousarray(np.repeat(m, channels, axis=2))
     m.setflags(write=False)
     return m
+
+
+def _add_saturated(region: np.ndarray, delta: np.ndarray) -> None:
+    """``region`` (uint8, in place) += ``delta`` (float32), rounded and clipped to 0..255.
+
+    One OpenCV pass (SIMD, no temporaries) where the numpy form ``clip(r + d + 0.5)`` made four
+    full-size float copies: on a close face (a 780 px output crop) that was most of the compose.
+    OpenCV rounds half to even; the numpy form rounded half up, which moves a value that lies
+    exactly on .5 by one level.
+    """
+    region[...] = cv2.add(region, delta, dtype=cv2.CV_8U)
 
 
 def paste(
@@ -56,11 +70,10 @@ def paste(
         if crop.shape[:2] != (h, w):
             raise ValueError(f"crop of shape {crop.shape[:2]} does not fit box of {(h, w)}")
         region = out_rgb24[y0:y1, x0:x1]
-        bg = region.astype(np.float32)
-        residual = crop.astype(np.float32) - bg
+        residual = cv2.subtract(crop, region, dtype=cv2.CV_32F)
         if smoother is not None:
             residual = smoother.smooth(residual, (x0, y0, x1, y1))
-        region[...] = np.clip(bg + feather_mask(h, w) * residual + 0.5, 0, 255).astype(np.uint8)
+        _add_saturated(region, cv2.multiply(residual, feather_mask(h, w, 3)))
     if smoother is not None:
         smoother.end()
 
@@ -85,12 +98,12 @@ def paste_downscaled(
         if crop.shape[:2] != (hs, ws):
             raise ValueError(f"crop of shape {crop.shape[:2]} does not fit box of {(hs, ws)}")
         region = out_rgb24[y0:y1, x0:x1]
-        bg = cv2.resize(region, (ws, hs), interpolation=cv2.INTER_CUBIC).astype(np.float32)
-        residual = crop.astype(np.float32) - bg
+        bg = cv2.resize(region, (ws, hs), interpolation=cv2.INTER_CUBIC)
+        residual = cv2.subtract(crop, bg, dtype=cv2.CV_32F)
         if smoother is not None:
             residual = smoother.smooth(residual, (x0 * scale, y0 * scale, x1 * scale, y1 * scale))
-        down = cv2.resize(feather_mask(hs, ws) * residual, (w, h), interpolation=cv2.INTER_AREA)
-        region[...] = np.clip(region.astype(np.float32) + down + 0.5, 0, 255).astype(np.uint8)
+        weighted = cv2.multiply(residual, feather_mask(hs, ws, 3))
+        _add_saturated(region, cv2.resize(weighted, (w, h), interpolation=cv2.INTER_AREA))
     if smoother is not None:
         smoother.end()
 

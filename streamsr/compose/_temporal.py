@@ -66,9 +66,13 @@ class ResidualSmoother:
                 cur = self._cur[ly0:ly1, lx0:lx1].astype(np.int16)
                 diff = np.abs(cur - self._prev[ly0:ly1, lx0:lx1]).mean(axis=2).astype(np.float32)
                 still = np.clip(1.0 - cv2.blur(diff, (3, 3)) / self.motion_levels, 0.0, 1.0) * valid
-                still = cv2.resize(still, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-                w = (self.strength * still)[..., None]
-                out = residual + w * (self._res[y0:y1, x0:x1] - residual)
+                # The weight, resized to the box with its three channels (OpenCV's arithmetic
+                # does not broadcast): resizing at the low resolution is three times cheaper.
+                w_lr = np.repeat((self.strength * still)[..., None], 3, axis=2)
+                w = cv2.resize(w_lr, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+                # residual + w * (previous - residual), in three OpenCV passes.
+                prev = self._res[y0:y1, x0:x1]
+                out = cv2.add(residual, cv2.multiply(cv2.subtract(prev, residual), w))
         self._res[y0:y1, x0:x1] = out
         self._next_valid[ly0:ly1, lx0:lx1] = True
         return out

@@ -62,58 +62,36 @@ MAPPING_KERNEL = 3
 UPSAMPLE_KERNEL = 3
 
 
-class FSRCNN(nn.Module):
-    """Residual FSRCNN for one ``scale`` on ``channels`` input planes (1 = luma)."""
+class LowResNet(nn.Module):
+    """A residual network computing on the low-resolution grid, for one ``scale``.
 
-    def __init__(self, spec: FsrcnnSpec, *, scale: int, channels: int = 1) -> None:
-        super().__init__()
-        if scale < 2:
-            raise ValueError(f"FSRCNN needs a scale of at least 2, got {scale}")
-        self.spec = spec
-        self.scale = scale
-        self.channels = channels
-        lr_planes = channels * scale * scale
-        self.extract = nn.Conv2d(lr_planes, spec.d, spec.k)
-        self.shrink = nn.Conv2d(spec.d, spec.s, 1)
-        self.mapping = nn.ModuleList(
-            nn.Conv2d(spec.s, spec.s, MAPPING_KERNEL) for _ in range(spec.m)
-        )
-        self.expand = nn.Conv2d(spec.s, spec.d, 1)
-        self.upsample = nn.Conv2d(spec.d, lr_planes, UPSAMPLE_KERNEL)
-        self.act = nn.ReLU(inplace=True)
+    Subclasses define the convolutions (:meth:`layers`, in order, each with whether a ReLU
+    follows; the first is named ``extract`` and takes ``channels * scale**2`` planes, the last
+    ``upsample`` and gives as many). Padding, ``pixel_unshuffle``, ``PixelShuffle`` and the
+    residual are shared, and so are every backend's export of them.
+    """
+
+    scale: int
+    channels: int
+
+    def _init_head(self, head: nn.Conv2d) -> None:
         # The residual starts near zero, so the untrained network is the bicubic baseline.
-        nn.init.normal_(self.upsample.weight, std=1e-4)
-        assert self.upsample.bias is not None
-        nn.init.zeros_(self.upsample.bias)
+        nn.init.normal_(head.weight, std=1e-4)
+        assert head.bias is not None
+        nn.init.zeros_(head.bias)
+
+    def layers(self) -> list[tuple[str, nn.Conv2d, bool]]:
+        raise NotImplementedError
 
     @property
     def lr_crop(self) -> int:
         """Low-resolution pixels per side that the unpadded convolutions lose."""
-        return (
-            (self.spec.k - 1) // 2
-            + self.spec.m * ((MAPPING_KERNEL - 1) // 2)
-            + (UPSAMPLE_KERNEL - 1) // 2
-        )
+        return sum((int(conv.kernel_size[0]) - 1) // 2 for _n, conv, _r in self.layers())
 
     @property
     def valid_crop(self) -> int:
         """Output pixels per side that :meth:`forward_valid` loses."""
         return self.lr_crop * self.scale
-
-    def layers(self) -> list[tuple[str, nn.Conv2d, bool]]:
-        """The convolutions in order, each with whether a ReLU follows (all but the last)."""
-        convs: list[tuple[str, nn.Module]] = [
-            ("extract", self.extract),
-            ("shrink", self.shrink),
-            *[(f"mapping.{i}", c) for i, c in enumerate(self.mapping)],
-            ("expand", self.expand),
-            ("upsample", self.upsample),
-        ]
-        out = []
-        for name, conv in convs:
-            assert isinstance(conv, nn.Conv2d)
-            out.append((name, conv, name != "upsample"))
-        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Same-size output for any ``H`` x ``W``: pad once by replicating the border (to a
@@ -131,16 +109,53 @@ class FSRCNN(nn.Module):
         s = self.scale
         if x.shape[-2] % s or x.shape[-1] % s:
             raise ValueError(
-                f"FSRCNN x{s}: forward_valid needs H and W divisible by {s}, got {tuple(x.shape)}"
+                f"{type(self).__name__} x{s}: forward_valid needs H and W divisible by {s}, "
+                f"got {tuple(x.shape)}"
             )
         r = F.pixel_unshuffle(x, s)
         for _name, conv, relu in self.layers():
             r = conv(r)
             if relu:
-                r = self.act(r)
+                r = F.relu(r, inplace=True)
         r = F.pixel_shuffle(r, s)
         c = self.valid_crop
         return x[..., c:-c, c:-c] + r
+
+
+class FSRCNN(LowResNet):
+    """Residual FSRCNN for one ``scale`` on ``channels`` input planes (1 = luma)."""
+
+    def __init__(self, spec: FsrcnnSpec, *, scale: int, channels: int = 1) -> None:
+        super().__init__()
+        if scale < 2:
+            raise ValueError(f"FSRCNN needs a scale of at least 2, got {scale}")
+        self.spec = spec
+        self.scale = scale
+        self.channels = channels
+        lr_planes = channels * scale * scale
+        self.extract = nn.Conv2d(lr_planes, spec.d, spec.k)
+        self.shrink = nn.Conv2d(spec.d, spec.s, 1)
+        self.mapping = nn.ModuleList(
+            nn.Conv2d(spec.s, spec.s, MAPPING_KERNEL) for _ in range(spec.m)
+        )
+        self.expand = nn.Conv2d(spec.s, spec.d, 1)
+        self.upsample = nn.Conv2d(spec.d, lr_planes, UPSAMPLE_KERNEL)
+        self._init_head(self.upsample)
+
+    def layers(self) -> list[tuple[str, nn.Conv2d, bool]]:
+        """The convolutions in order, each with whether a ReLU follows (all but the last)."""
+        convs: list[tuple[str, nn.Module]] = [
+            ("extract", self.extract),
+            ("shrink", self.shrink),
+            *[(f"mapping.{i}", c) for i, c in enumerate(self.mapping)],
+            ("expand", self.expand),
+            ("upsample", self.upsample),
+        ]
+        out = []
+        for name, conv in convs:
+            assert isinstance(conv, nn.Conv2d)
+            out.append((name, conv, name != "upsample"))
+        return out
 
 
 def build_fsrcnn(arch: str, *, scale: int, channels: int = 1) -> FSRCNN:

@@ -18,13 +18,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from streamsr.enhance._fsrcnn import FSRCNN, FSRCNN_ARCHS, build_fsrcnn
+from streamsr.enhance._espcn import ESPCN_ARCHS, build_espcn
+from streamsr.enhance._fsrcnn import FSRCNN_ARCHS, LowResNet, build_fsrcnn
 
 SrcnnName = Literal["srcnn-955", "srcnn-915", "srcnn-915s", "srcnn-315"]
 SRCNN_ARCHS: tuple[str, ...] = get_args(SrcnnName)
-ARCHS: tuple[str, ...] = SRCNN_ARCHS + FSRCNN_ARCHS
-"""Every network buildable by name: the SRCNNs (scale-agnostic) and the FSRCNNs of
-:mod:`streamsr.enhance._fsrcnn` (one scale each, computing at the low resolution)."""
+LOWRES_ARCHS: tuple[str, ...] = FSRCNN_ARCHS + ESPCN_ARCHS
+"""The networks that compute at the low resolution (one scale each)."""
+ARCHS: tuple[str, ...] = SRCNN_ARCHS + LOWRES_ARCHS
+"""Every network buildable by name: the SRCNNs (scale-agnostic), the FSRCNNs of
+:mod:`streamsr.enhance._fsrcnn` and the ESPCN of :mod:`streamsr.enhance._espcn` (one scale
+each, computing at the low resolution)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,25 +91,28 @@ class SRCNN(nn.Module):
         return x[..., c:-c, c:-c] + r
 
 
-Network = SRCNN | FSRCNN
-"""What :func:`build_srcnn` builds: both take and return the bicubic-upscaled plane(s)."""
+Network = SRCNN | LowResNet
+"""What :func:`build_srcnn` builds: all take and return the bicubic-upscaled plane(s)."""
 
 
 def is_scale_bound(arch: str) -> bool:
     """Whether the network's shape depends on the scale (its weights serve that scale only)."""
-    return arch in FSRCNN_ARCHS
+    return arch in LOWRES_ARCHS
 
 
 def build_srcnn(arch: str, channels: int = 1, *, scale: int | None = None) -> Network:
     """Build an untrained network by name; raise ``ConfigError`` naming the allowed archs.
 
-    ``scale`` is needed by the FSRCNNs, whose shape depends on it, and ignored by the SRCNNs.
+    ``scale`` is needed by the low-resolution networks (FSRCNN, ESPCN), whose shape depends on
+    it, and ignored by the SRCNNs.
     """
     from streamsr._errors import ConfigError
 
-    if arch in FSRCNN_ARCHS:
+    if arch in LOWRES_ARCHS:
         if scale is None:
             raise ConfigError(f"arch {arch!r} is built for one scale: give scale=2, 3 or 4")
+        if arch in ESPCN_ARCHS:
+            return build_espcn(arch, scale=scale, channels=channels)
         return build_fsrcnn(arch, scale=scale, channels=channels)
     try:
         spec = ARCH_SPECS[arch]

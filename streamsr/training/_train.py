@@ -85,8 +85,8 @@ def patch_size(model: Network, scale: int) -> int:
 
 def param_groups(model: Network, lr: float) -> list[dict[str, Any]]:
     """Adam groups: ``lr`` for every layer but the last, a tenth of it for the last (the
-    reconstruction of SRCNN, the up-sampling of FSRCNN), as the papers train them."""
-    head = model.reconstruct if isinstance(model, SRCNN) else model.upsample
+    reconstruction of SRCNN, the up-sampling of FSRCNN and ESPCN), as the papers train them."""
+    head = model.reconstruct if isinstance(model, SRCNN) else model.layers()[-1][1]
     head_ids = {id(p) for p in head.parameters()}
     body = [p for p in model.parameters() if id(p) not in head_ids]
     return [{"params": body, "lr": lr}, {"params": list(head.parameters()), "lr": lr * 0.1}]

@@ -1,4 +1,5 @@
-"""FSRCNN: the low-resolution network behind the enhancer's contract (same-size luma in and out).
+"""FSRCNN and ESPCN: the low-resolution networks behind the enhancer's contract (same-size luma
+in and out).
 
 Built by name like the SRCNNs, for one scale; same-size output for any plane; the untrained
 network is the bicubic baseline; eager, ONNX Runtime and an exported file agree with float64;
@@ -17,8 +18,9 @@ import torch
 
 from streamsr import ConfigError, WeightsError
 from streamsr.enhance import export_model, load_enhancer
-from streamsr.enhance._fsrcnn import FSRCNN, FSRCNN_ARCHS, FSRCNN_SPECS
-from streamsr.enhance._srcnn import ARCHS, build_srcnn
+from streamsr.enhance._espcn import ESPCN, ESPCN_ARCHS, ESPCN_SPECS
+from streamsr.enhance._fsrcnn import FSRCNN, FSRCNN_ARCHS, FSRCNN_SPECS, LowResNet
+from streamsr.enhance._srcnn import ARCHS, LOWRES_ARCHS, build_srcnn
 from streamsr.enhance._weights import save_weights, shipped_weights_path
 from streamsr.enhance.backends._select import importable, make_backend
 
@@ -27,11 +29,11 @@ SCALES = (2, 3, 4)
 SHAPES_HW = [(37, 50), (1, 1), (5, 7), (24, 24), (41, 12)]
 
 
-def visible(arch: str, scale: int, channels: int = 1) -> FSRCNN:
-    """An untrained FSRCNN with a residual large enough to see (the default init is ~0)."""
+def visible(arch: str, scale: int, channels: int = 1) -> LowResNet:
+    """An untrained network with a residual large enough to see (the default init is ~0)."""
     torch.manual_seed(scale)
     m = build_srcnn(arch, channels, scale=scale)
-    assert isinstance(m, FSRCNN)
+    assert isinstance(m, LowResNet)
     torch.nn.init.normal_(m.upsample.weight, std=0.05)
     torch.nn.init.normal_(m.upsample.bias, std=0.01)
     return m.eval()
@@ -79,6 +81,21 @@ def test_builds_by_name_for_each_scale(arch: str, scale: int) -> None:
     assert m.valid_crop == scale * m.lr_crop
 
 
+@pytest.mark.parametrize("arch", ESPCN_ARCHS)
+@pytest.mark.parametrize("scale", SCALES)
+def test_espcn_builds_by_name_with_three_layers(arch: str, scale: int) -> None:
+    assert arch in ARCHS and arch in LOWRES_ARCHS
+    m = build_srcnn(arch, scale=scale)
+    assert isinstance(m, ESPCN) and m.scale == scale
+    spec = ESPCN_SPECS[arch]
+    assert [n for n, _, _ in m.layers()] == ["extract", "mapping", "upsample"]
+    assert m.extract.in_channels == scale * scale and m.extract.out_channels == spec.f1
+    assert m.mapping.out_channels == spec.f2 and m.upsample.out_channels == scale * scale
+    # Each unpadded k x k layer loses (k - 1) / 2 low-resolution pixels per side.
+    assert m.lr_crop == (spec.k1 - 1) // 2 + (spec.k2 - 1) // 2 + (spec.k3 - 1) // 2
+    assert m.valid_crop == scale * m.lr_crop
+
+
 def test_scale_is_required_and_unknown_names_list_the_archs() -> None:
     with pytest.raises(ConfigError, match="scale"):
         build_srcnn("fsrcnn-s")
@@ -90,7 +107,7 @@ def test_scale_is_required_and_unknown_names_list_the_archs() -> None:
         load_enhancer(2, arch="fsrcnn-xl")
 
 
-@pytest.mark.parametrize("arch", FSRCNN_ARCHS)
+@pytest.mark.parametrize("arch", LOWRES_ARCHS)
 @pytest.mark.parametrize("scale", SCALES)
 @pytest.mark.parametrize("hw", SHAPES_HW)
 def test_output_keeps_the_size_of_any_plane(arch: str, scale: int, hw: tuple[int, int]) -> None:
@@ -100,18 +117,20 @@ def test_output_keeps_the_size_of_any_plane(arch: str, scale: int, hw: tuple[int
         assert m(x).shape == x.shape
 
 
+@pytest.mark.parametrize("arch", ["fsrcnn-s", "espcn-s"])
 @pytest.mark.parametrize("scale", SCALES)
-def test_untrained_network_is_the_bicubic_baseline(scale: int) -> None:
+def test_untrained_network_is_the_bicubic_baseline(arch: str, scale: int) -> None:
     torch.manual_seed(0)
-    m = build_srcnn("fsrcnn-s", scale=scale).eval()
+    m = build_srcnn(arch, scale=scale).eval()
     x = torch.rand(1, 1, 45, 62)
     with torch.no_grad():
         assert (m(x) - x).abs().max() < 2e-3  # under half a luma level
 
 
+@pytest.mark.parametrize("arch", ["fsrcnn-s", "espcn-s"])
 @pytest.mark.parametrize("scale", SCALES)
-def test_valid_and_padded_agree_in_the_interior(scale: int) -> None:
-    m = visible("fsrcnn-s", scale)
+def test_valid_and_padded_agree_in_the_interior(arch: str, scale: int) -> None:
+    m = visible(arch, scale)
     x = torch.rand(1, 1, 12 * scale, 10 * scale)
     c = m.valid_crop
     with torch.no_grad():
@@ -120,8 +139,9 @@ def test_valid_and_padded_agree_in_the_interior(scale: int) -> None:
         m.forward_valid(torch.rand(1, 1, 12 * scale + 1, 10 * scale))
 
 
-def test_relu_after_every_layer_but_the_last() -> None:
-    m = visible("fsrcnn-s", 2)
+@pytest.mark.parametrize("arch", ["fsrcnn-s", "espcn-s"])
+def test_relu_after_every_layer_but_the_last(arch: str) -> None:
+    m = visible(arch, 2)
     with torch.no_grad():
         m.upsample.bias.fill_(-5.0)
         # No activation after the up-sampling: the residual can be negative.
@@ -137,11 +157,12 @@ def test_relu_after_every_layer_but_the_last() -> None:
     "backend", ["cpu", "onnxruntime", pytest.param("compile", marks=pytest.mark.slow)]
 )
 @pytest.mark.parametrize("scale", [2, 3])
-def test_backends_match_float64(backend: str, scale: int) -> None:
+@pytest.mark.parametrize("arch", ["fsrcnn-s", "espcn-s"])
+def test_backends_match_float64(backend: str, scale: int, arch: str) -> None:
     if backend == "onnxruntime" and not importable("onnxruntime"):
         pytest.skip("onnx / onnxruntime not installed")
-    model = visible("fsrcnn-s", scale)
-    impl = make_backend(backend, model, torch.device("cpu"), arch="fsrcnn-s", scale=scale)
+    model = visible(arch, scale)
+    impl = make_backend(backend, model, torch.device("cpu"), arch=arch, scale=scale)
     rng = np.random.default_rng(scale)
     for n, h, w in [(3, 64, 64), (2, 41, 55), (1, 2, 2)]:
         y = face_like_luma(rng, n, h, w, scale)
@@ -152,15 +173,16 @@ def test_backends_match_float64(backend: str, scale: int) -> None:
         assert d.max() <= 1 and (d > 0).mean() <= 1e-3, (backend, d.max(), (d > 0).mean())
 
 
+@pytest.mark.parametrize("arch", ["fsrcnn-s", "espcn-s"])
 @pytest.mark.parametrize(("scale", "channels"), [(2, 1), (3, 1), (4, 1), (2, 3)])
-def test_onnx_graph_matches_float64_before_rounding(scale: int, channels: int) -> None:
+def test_onnx_graph_matches_float64_before_rounding(scale: int, channels: int, arch: str) -> None:
     if not importable("onnxruntime"):
         pytest.skip("onnx / onnxruntime not installed")
     import onnxruntime
 
     from streamsr.enhance.backends._onnx import srcnn_to_onnx
 
-    model = visible("fsrcnn-s", scale, channels)
+    model = visible(arch, scale, channels)
     session = onnxruntime.InferenceSession(
         srcnn_to_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"]
     )
@@ -210,7 +232,7 @@ def test_weights_of_another_scale_are_refused_saying_which(tmp_path: Path) -> No
 
 SHIPPED = [
     (a, s, v)
-    for a in FSRCNN_ARCHS
+    for a in LOWRES_ARCHS
     for s in SCALES
     for v in ("clean", "video")
     if shipped_weights_path(a, s, v).is_file()

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from streamsr.enhance._fsrcnn import FSRCNN
+from streamsr.enhance._fsrcnn import LowResNet
 from streamsr.enhance._srcnn import Network
 from streamsr.enhance.backends._base import check_luma, missing_extra
 
@@ -50,7 +50,7 @@ def import_onnxruntime() -> Any:
 
 def srcnn_to_onnx(model: Network, *, metadata: dict[str, str] | None = None) -> Any:
     """The network as an ``onnx.ModelProto`` with dynamic batch, height and width."""
-    if isinstance(model, FSRCNN):
+    if isinstance(model, LowResNet):
         return fsrcnn_to_onnx(model, metadata=metadata)
     onnx = import_onnx()
     from onnx import helper, numpy_helper
@@ -85,8 +85,9 @@ def srcnn_to_onnx(model: Network, *, metadata: dict[str, str] | None = None) -> 
     return _finish(onnx, "srcnn", nodes, inits, model.channels, metadata)
 
 
-def fsrcnn_to_onnx(model: FSRCNN, *, metadata: dict[str, str] | None = None) -> Any:
-    """The FSRCNN as an ``onnx.ModelProto`` with dynamic batch, height and width."""
+def fsrcnn_to_onnx(model: LowResNet, *, metadata: dict[str, str] | None = None) -> Any:
+    """A low-resolution network (FSRCNN, ESPCN) as an ``onnx.ModelProto`` with dynamic batch,
+    height and width."""
     onnx = import_onnx()
     from onnx import helper, numpy_helper
 
