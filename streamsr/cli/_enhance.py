@@ -28,6 +28,7 @@ FLAGS: dict[str, str] = {
     "weights": "--weights",
     "device": "--device",
     "backend": "--backend",
+    "quality": "--quality",
     # faces
     "detect_every": "--detect-every",
     "min_face": "--min-face",
@@ -80,11 +81,16 @@ def add_file_flags(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     g = p.add_argument_group("enhancement")
     g.add_argument("--scale", type=int, choices=(2, 3, 4), help="2 (default), 3 or 4")
     g.add_argument(
+        "--quality",
+        choices=("fast", "balanced", "best"),
+        help="which shipped network: fast (the cheapest), balanced (the live default) or best "
+        "(the file default); the README's Speed section says which network each is and what "
+        "it costs",
+    )
+    g.add_argument(
         "--arch",
         choices=ARCHS,
-        help="network (default: fsrcnn-s at x2; at x3 srcnn-955 for files, srcnn-915s live; "
-        "at x4 srcnn-955 for files, fsrcnn-s live; with "
-        "--weights, the one the file names)",
+        help="the network by name, instead of --quality (with --weights: the one the file names)",
     )
     g.add_argument(
         "--variant",

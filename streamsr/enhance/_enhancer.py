@@ -262,31 +262,49 @@ def pad_luma(y: np.ndarray, dst: np.ndarray) -> None:
 
 
 OFFLINE_ARCH = "srcnn-955"
-"""The reference network, and the file default where no better one is shipped (x3, x4)."""
-LIVE_ARCH = "srcnn-915s"
-"""The live default where no FSRCNN is shipped (x3): a sixth of srcnn-955's cost."""
-DEFAULT_ARCHS: dict[bool, tuple[str, ...]] = {
-    # Files: the best measured quality. At x2 fsrcnn-s is both better on clean faces (+2.40 dB
-    # vs srcnn-955's +2.03 on the 23 eval faces; realistic, video weights: +0.55 vs +0.58) and
-    # a tenth of the cost; at x4 srcnn-955 stays ahead (+1.80 / +0.69 vs +1.64 / +0.53).
-    False: ("fsrcnn-s@2", OFFLINE_ARCH),
-    # Live: the cheapest network that keeps up, per scale: fsrcnn-s (x2, x4: 2.3-2.8x cheaper
-    # than srcnn-915s in ONNX Runtime and better at both scales), then srcnn-915s.
-    True: ("fsrcnn-s", LIVE_ARCH, OFFLINE_ARCH),
+"""The reference network, and the last resort of every quality (its weights exist at every scale)."""
+QUALITIES = ("fast", "balanced", "best")
+"""What ``--quality`` takes; :data:`QUALITY_ARCHS` says which network each one is."""
+QUALITY_ARCHS: dict[str, tuple[str, ...]] = {
+    # The cheapest shipped network: espcn-s (about 760 multiply-adds per output pixel at x2),
+    # then fsrcnn-s.
+    "fast": ("espcn-s", "fsrcnn-s", "srcnn-915s"),
+    # Live: the cheapest network that keeps up with the best quality, per scale: fsrcnn-s
+    # (2.3-2.8x cheaper than srcnn-915s in ONNX Runtime and better at x2 and x4), then
+    # srcnn-915s.
+    "balanced": ("fsrcnn-s", "srcnn-915s", OFFLINE_ARCH),
+    # The best measured quality. At x2 fsrcnn-s is both better on clean faces (+2.40 dB vs
+    # srcnn-955's +2.03 on the 23 eval faces; realistic, video weights: +0.55 vs +0.58) and a
+    # tenth of the cost; at x3 and x4 srcnn-955 is ahead (x4: +1.80 / +0.69 vs +1.64 / +0.53).
+    "best": ("fsrcnn-s@2", OFFLINE_ARCH),
 }
-"""Preference order of the default network per mode (live or not); ``name@S`` only at scale S.
-The first whose ``clean`` and ``video`` weights are shipped for the scale is taken."""
+"""Preference order of the network of each quality; ``name@S`` only at scale S. The first whose
+``clean`` and ``video`` weights are shipped for the scale is taken."""
+DEFAULT_QUALITY: dict[bool, str] = {False: "best", True: "balanced"}
+"""The quality of a file run (False) and of a live one (True) when none is given. Pipeline files
+set their own (``pipelines/videoconf.toml``: ``fast``)."""
 
 
-def default_arch(scale: int, *, live: bool) -> str:
-    """The default network for ``scale`` in a live or file run (:data:`DEFAULT_ARCHS`)."""
-    for entry in DEFAULT_ARCHS[live]:
+def check_quality(quality: str) -> None:
+    if quality not in QUALITIES:
+        raise ConfigError(f"unknown quality {quality!r}; choose one of {', '.join(QUALITIES)}")
+
+
+def quality_arch(scale: int, quality: str) -> str:
+    """The network of ``quality`` at ``scale`` (:data:`QUALITY_ARCHS`)."""
+    check_quality(quality)
+    for entry in QUALITY_ARCHS[quality]:
         arch, _, only = entry.partition("@")
         if only and int(only) != scale:
             continue
         if all(shipped_weights_path(arch, scale, v).is_file() for v in VARIANTS):
             return arch
     return OFFLINE_ARCH
+
+
+def default_arch(scale: int, *, live: bool) -> str:
+    """The default network for ``scale`` in a live or file run (:data:`DEFAULT_QUALITY`)."""
+    return quality_arch(scale, DEFAULT_QUALITY[live])
 
 
 def load_model(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from streamsr._check import check_choice, check_str
+from streamsr._errors import ConfigError
 from streamsr.enhance._srcnn import ARCHS
 
 Backend = Literal["auto", "tensorrt", "cuda", "compile", "onnxruntime", "cpu"]
@@ -27,6 +28,7 @@ class EnhanceOptions:
     weights: str | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
     backend: Backend = "auto"
+    quality: Literal["fast", "balanced", "best"] | None = None
 
     def __post_init__(self) -> None:
         check_choice("scale", self.scale, (2, 3, 4))
@@ -36,15 +38,23 @@ class EnhanceOptions:
         check_str("weights", self.weights, none=True)
         check_choice("device", self.device, ("auto", "cpu", "cuda"))
         check_choice("backend", self.backend, BACKENDS)
+        if self.quality is not None:
+            check_choice("quality", self.quality, ("fast", "balanced", "best"))
+            named = "arch" if self.arch is not None else "weights" if self.weights else None
+            if named:
+                raise ConfigError(
+                    f"quality picks among the shipped networks and {named} names one: "
+                    f"give one of them, not both"
+                )
 
     def load(self, *, live: bool) -> Any:
         """The :class:`~streamsr.Enhancer` these options name; with neither ``arch`` nor
         ``weights``, the default network of the mode (:func:`~streamsr.enhance.default_arch`)."""
-        from streamsr.enhance._enhancer import default_arch, load_enhancer
+        from streamsr.enhance._enhancer import DEFAULT_QUALITY, load_enhancer, quality_arch
 
         arch = self.arch
         if arch is None and self.weights is None:
-            arch = default_arch(self.scale, live=live)
+            arch = quality_arch(self.scale, self.quality or DEFAULT_QUALITY[live])
         return load_enhancer(
             self.scale,
             arch=arch,

@@ -119,3 +119,17 @@ def build_srcnn(arch: str, channels: int = 1, *, scale: int | None = None) -> Ne
     except KeyError:
         raise ConfigError(f"unknown arch {arch!r}; choose one of {', '.join(ARCHS)}") from None
     return SRCNN(spec, channels)
+
+
+def multiply_adds(model: Network) -> float:
+    """Multiply-adds per *output* pixel: the SRCNNs run every layer at the output resolution,
+    the low-resolution networks on ``1 / scale**2`` of the pixels."""
+    convs = (
+        [c for _n, c, _r in model.layers()]
+        if isinstance(model, LowResNet)
+        else [model.extract, model.mapping, model.reconstruct]
+    )
+    total = sum(
+        c.in_channels * c.out_channels * c.kernel_size[0] * c.kernel_size[1] for c in convs
+    )
+    return total / model.scale**2 if isinstance(model, LowResNet) else float(total)

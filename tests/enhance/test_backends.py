@@ -365,3 +365,48 @@ def test_tensorrt_engines_are_cached_on_disk(
         "tensorrt", copy.deepcopy(model), torch.device("cuda"), arch="srcnn-955", scale=SCALE
     )
     np.testing.assert_array_equal(second.infer_luma(y), a)
+
+
+def test_fp16_output_is_rounded_in_float32() -> None:
+    """Every fp16 value in [0, 1] becomes the uint8 level float64 rounding gives (in fp16 itself
+    ``y * 255`` would round to fp16 first: 4 % of pixels one level off)."""
+    from streamsr.enhance.backends._base import tensor_to_luma
+
+    bits = torch.arange(0, 0x3C01, dtype=torch.int32).to(torch.int16)  # fp16 0.0 .. 1.0
+    y = bits.view(torch.float16).reshape(1, 1, 1, -1)
+    want = np.clip(np.rint(y.double().numpy() * 255.0), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(tensor_to_luma(y).numpy(), want[:, 0])
+    # Out-of-range network outputs are clamped, not wrapped.
+    np.testing.assert_array_equal(
+        tensor_to_luma(torch.tensor([[[[-0.5, 1.5]]]], dtype=torch.float16)).numpy(), [[[0, 255]]]
+    )
+
+
+def test_a_cuda_device_gets_its_index() -> None:
+    from streamsr.enhance.backends._base import indexed_device
+
+    assert indexed_device(torch.device("cpu")) == torch.device("cpu")
+    assert indexed_device(torch.device("cuda", 1)) == torch.device("cuda", 1)
+    need_cuda()
+    dev = indexed_device(torch.device("cuda"))
+    assert dev.index == torch.cuda.current_device()
+
+
+@pytest.mark.gpu
+@pytest.mark.slow
+def test_compile_on_cuda_pads_batches_to_buckets(model: SRCNN) -> None:
+    """Batches 1..9 of one size bucket compile at most one graph per batch bucket (1, 2, 4, 8,
+    16) and give each crop what it gets alone."""
+    need("compile-cuda")
+    from torch._dynamo.utils import counters
+
+    backend = make_backend(
+        "compile", copy.deepcopy(model), torch.device("cuda"), arch="srcnn-955", scale=SCALE
+    )
+    y = face_like_luma(np.random.default_rng(9), 9, 64, 64)
+    before = counters["stats"]["unique_graphs"]
+    outs = {n: backend.infer_luma(y[:n]) for n in range(1, 10)}
+    assert counters["stats"]["unique_graphs"] - before <= 5
+    for n, out in outs.items():
+        assert out.shape == (n, 64, 64)
+        assert np.abs(out.astype(np.int16) - outs[9][:n]).max() <= 1

@@ -87,6 +87,46 @@ def test_default_arch_live_and_offline(scale: int, file_arch: str, live_arch: st
     assert load_enhancer(scale, device="cpu").arch == file_arch
 
 
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_each_quality_is_a_shipped_network_and_fast_costs_least(scale: int) -> None:
+    from streamsr.enhance._enhancer import QUALITIES, quality_arch
+    from streamsr.enhance._srcnn import multiply_adds
+
+    archs = {q: quality_arch(scale, q) for q in QUALITIES}
+    for arch in archs.values():
+        for variant in ("clean", "video"):
+            assert shipped_weights_path(arch, scale, variant).is_file(), (arch, scale, variant)
+    cost = {q: multiply_adds(build_srcnn(a, scale=scale)) for q, a in archs.items()}
+    assert cost["fast"] <= cost["balanced"] <= cost["best"], (archs, cost)
+    assert archs["best"] == default_arch(scale, live=False)
+    assert archs["balanced"] == default_arch(scale, live=True)
+
+
+def test_multiply_adds_per_output_pixel() -> None:
+    from streamsr.enhance._srcnn import multiply_adds
+
+    # srcnn-955: 9x9x1x64 + 5x5x64x32 + 5x5x32x1 at every output pixel.
+    assert multiply_adds(build_srcnn("srcnn-955")) == 81 * 64 + 25 * 64 * 32 + 25 * 32
+    # espcn-s x2: 5x5x4x16 + 3x3x16x8 + 3x3x8x4 on a quarter of the pixels.
+    assert multiply_adds(build_srcnn("espcn-s", scale=2)) == (1600 + 1152 + 288) / 4
+
+
+def test_quality_is_checked_and_excludes_a_named_network() -> None:
+    from streamsr.enhance._options import EnhanceOptions
+    from streamsr.enhance._enhancer import quality_arch
+
+    with pytest.raises(ConfigError, match="fast, balanced, best"):
+        EnhanceOptions(quality="turbo")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="fast, balanced, best"):
+        quality_arch(2, "turbo")
+    with pytest.raises(ConfigError, match="arch names one"):
+        EnhanceOptions(quality="fast", arch="srcnn-955")
+    with pytest.raises(ConfigError, match="weights names one"):
+        EnhanceOptions(quality="best", weights="w.pt")
+    e = EnhanceOptions(quality="fast").load(live=False)
+    assert e.arch == quality_arch(2, "fast")
+
+
 def test_arch_is_read_from_a_weights_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     p = tmp_path / "w.pt"
     save_weights(p, build_srcnn("srcnn-915s").state_dict(), {"arch": "srcnn-915s", "scale": 3})

@@ -56,8 +56,25 @@ def luma_to_tensor(
 
 
 def tensor_to_luma(y: torch.Tensor) -> torch.Tensor:
-    """``(B, 1, H, W)`` in [0, 1] -> ``(B, H, W)`` uint8 (round half to even, clamp)."""
-    return y.squeeze(1).mul(255.0).round_().clamp_(0, 255).to(torch.uint8)
+    """``(B, 1, H, W)`` in [0, 1] -> ``(B, H, W)`` uint8 (round half to even, clamp).
+
+    Scaled and rounded in float32 whatever the network's dtype: in fp16, ``y * 255`` is itself
+    rounded to fp16's 11-bit mantissa (steps of 0.125 above 128), which put about 4 % of the
+    pixels one level off.
+    """
+    return y.squeeze(1).float().mul_(255.0).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def indexed_device(device: torch.device) -> torch.device:
+    """``device`` with its index: ``cuda`` alone becomes ``cuda:N`` of the current device.
+
+    Torch-TensorRT writes the device it is handed into the engine (``gpu_id``); an index of
+    None fails when the engine module is built. CUDA graphs and streams are also created on an
+    explicit device.
+    """
+    if device.type == "cuda" and device.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return device
 
 
 def check_luma(y_up: np.ndarray) -> None:

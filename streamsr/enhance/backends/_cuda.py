@@ -26,6 +26,7 @@ from streamsr.enhance.backends._base import (
     BUCKET_SIDES,
     batch_bucket,
     check_luma,
+    indexed_device,
     luma_to_tensor,
     tensor_to_luma,
 )
@@ -66,14 +67,15 @@ class CudaGraphBackend:
     ) -> None:
         if device.type != "cuda":
             raise ValueError(f"the cuda backend needs a CUDA device, got {device}")
-        self.device = device
+        self.device = device = indexed_device(device)
         self._sides = frozenset(sides)
         self._batch_sizes = batch_sizes
         self._model = fp16_model(model, device)
         self._graphs: dict[tuple[int, int, int], _Graph] = {}
         # One memory pool for all graphs: they never replay concurrently, and each output is
         # copied out right after its own replay, so sharing intermediates is safe.
-        self._pool = torch.cuda.graph_pool_handle()
+        with torch.cuda.device(device):
+            self._pool = torch.cuda.graph_pool_handle()
         # Shapes are fixed, so let cuDNN time its algorithms once per shape (in the warm-up
         # before capture). This is process-wide, as cuDNN's setting is.
         torch.backends.cudnn.benchmark = True
@@ -82,6 +84,12 @@ class CudaGraphBackend:
         return tensor_to_luma(self._model(luma_to_tensor(y_up, torch.float16, channels_last=True)))
 
     def _capture(self, b: int, h: int, w: int) -> _Graph:
+        # Graphs, streams and the memory pool belong to one device: capture on ours, whatever
+        # the caller's current device is.
+        with torch.cuda.device(self.device):
+            return self._capture_here(b, h, w)
+
+    def _capture_here(self, b: int, h: int, w: int) -> _Graph:
         static_in = torch.zeros((b, h, w), dtype=torch.uint8, device=self.device)
         side = torch.cuda.Stream(self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
@@ -118,9 +126,10 @@ class CudaGraphBackend:
     def infer_luma(self, y_up: np.ndarray) -> np.ndarray:
         check_luma(y_up)
         n, h, w = y_up.shape
-        if h != w or h not in self._sides:
-            x = torch.from_numpy(y_up).to(self.device)
-            return self._step(x).cpu().numpy()
-        top = self._batch_sizes[-1]
-        parts = [self._replay(y_up[k : k + top]) for k in range(0, n, top)]
+        with torch.cuda.device(self.device):
+            if h != w or h not in self._sides:
+                x = torch.from_numpy(y_up).to(self.device)
+                return self._step(x).cpu().numpy()
+            top = self._batch_sizes[-1]
+            parts = [self._replay(y_up[k : k + top]) for k in range(0, n, top)]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)

@@ -22,7 +22,7 @@ import torch
 
 from streamsr._errors import ConfigError
 from streamsr.enhance._srcnn import Network
-from streamsr.enhance.backends._base import Backend
+from streamsr.enhance.backends._base import Backend, indexed_device
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ def make_backend(
     backend: str, model: Network, device: torch.device, *, arch: str, scale: int
 ) -> Backend:
     """Build the named (concrete, not ``auto``) backend around a copy of ``model``."""
+    device = indexed_device(device)
     model = copy.deepcopy(model)  # backends convert their model in place (device, dtype, layout)
     if backend == "cpu":
         from streamsr.enhance.backends._eager import EagerBackend

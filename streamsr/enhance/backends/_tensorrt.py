@@ -32,6 +32,7 @@ from streamsr.enhance.backends._base import (
     BUCKET_SIDES,
     MAX_BATCH,
     check_luma,
+    indexed_device,
     luma_to_tensor,
     missing_extra,
     tensor_to_luma,
@@ -173,7 +174,7 @@ class TensorRTBackend:
         import_torch_tensorrt()
         if device.type != "cuda":
             raise ValueError(f"the tensorrt backend needs a CUDA device, got {device}")
-        self.device = device
+        self.device = device = indexed_device(device)  # an engine records its gpu_id
         self._model = fp16_model(model, device)
         self._sides = frozenset(sides)
         self._max_batch = max_batch
