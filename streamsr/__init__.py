@@ -1,4 +1,11 @@
-"""streamsr: enhance the faces in live and recorded video with a face-trained SRCNN."""
+"""streamsr: enhance the faces in live and recorded video with a face-trained SRCNN.
+
+``Pipeline`` and its options (PyAV, MediaPipe) and ``load_enhancer`` (OpenCV) are imported on
+first use, so that the network and its backends (``streamsr.enhance.backends``: torch and numpy
+only) load on a machine that has neither, such as a bare GPU image.
+"""
+
+from typing import Any
 
 from streamsr._syslibs import check_opencv
 
@@ -17,8 +24,26 @@ from streamsr._errors import (  # noqa: E402
     WeightsError,
 )
 from streamsr._frame import Faces, Frame  # noqa: E402
-from streamsr.enhance import Enhancer, load_enhancer  # noqa: E402
-from streamsr.runtime import Pipeline, PipelineOptions, PipelineStats, Stats  # noqa: E402
+
+_LAZY = {
+    "Enhancer": "streamsr.enhance",
+    "load_enhancer": "streamsr.enhance",
+    "Pipeline": "streamsr.runtime",
+    "PipelineOptions": "streamsr.runtime",
+    "PipelineStats": "streamsr.runtime",
+    "Stats": "streamsr.runtime",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'streamsr' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

@@ -16,6 +16,13 @@ DEBIAN_PACKAGES = {"libGL.so": "libgl1", "libgthread": "libglib2.0-0", "libglib"
 
 
 def check_opencv() -> None:
+    """Import ``cv2`` and name the missing system package if that fails for one. Where OpenCV
+    is not installed at all nothing is checked: the parts that need it fail on import as
+    usual, and the network and its backends (torch only) still load."""
+    import importlib.util
+
+    if importlib.util.find_spec("cv2") is None:
+        return
     try:
         import cv2  # noqa: F401
     except ImportError as exc:

@@ -9,7 +9,6 @@ import os
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
@@ -43,6 +42,8 @@ def make_clip(
 ) -> Path:
     """Encode a short synthetic clip with PyAV: a moving gradient at ``rate`` fps, or at the
     given millisecond pts (variable frame rate), with an optional AAC sine interleaved."""
+    import av  # here, not at the top: the GPU tests run where PyAV is absent
+
     w, h = size_wh
     tb = Fraction(1, 1000) if pts_ms is not None else Fraction(1, rate)
     with av.open(str(path), "w", format=container_format) as out:
@@ -77,6 +78,8 @@ def make_clip(
 def phone_clip(path: Path, upright: list[np.ndarray], ccw_degrees: int) -> Path:
     """Store ``upright`` frames turned the other way and flag the stream to be turned back by
     ``ccw_degrees`` on display, as phones record portrait video."""
+    import av  # here, not at the top: the GPU tests run where PyAV is absent
+
     k = ccw_degrees // 90
     stored = [np.ascontiguousarray(np.rot90(f, -k)) for f in upright]
     h, w = stored[0].shape[:2]

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from _media import make_clip, shared
 
-from streamsr import WeightsError, load_enhancer
-from streamsr.enhance import default_arch
+from streamsr import WeightsError
+
+# The enhancer (OpenCV) is imported by the fixtures that need it: tests/enhance/test_gpu.py runs
+# on a bare GPU image with torch and numpy alone.
 
 
 @pytest.fixture
@@ -23,6 +25,8 @@ def enhancer(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The shipped x2 enhancer live mode uses by default (video weights, else clean); where
     neither exists yet, a stand-in: the shipped x4 clean weights relabelled x2 (these tests
     check the plumbing, not the quality)."""
+    from streamsr.enhance import default_arch, load_enhancer
+
     for variant in ("video", "clean"):
         try:
             return load_enhancer(2, arch=default_arch(2, live=True), variant=variant)

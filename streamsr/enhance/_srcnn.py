@@ -129,7 +129,5 @@ def multiply_adds(model: Network) -> float:
         if isinstance(model, LowResNet)
         else [model.extract, model.mapping, model.reconstruct]
     )
-    total = sum(
-        c.in_channels * c.out_channels * c.kernel_size[0] * c.kernel_size[1] for c in convs
-    )
+    total = sum(c.in_channels * c.out_channels * c.kernel_size[0] * c.kernel_size[1] for c in convs)
     return total / model.scale**2 if isinstance(model, LowResNet) else float(total)

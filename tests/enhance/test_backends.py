@@ -250,20 +250,13 @@ TOLERANCE = {
     "cpu": (1, 1e-3, 5e-3),
     "onnxruntime": (1, 1e-3, 5e-3),
     "compile": (1, 1e-3, 5e-3),
-    "onnxruntime-cuda": (1, 1e-3, 5e-3),
-    "compile-cuda": (2, 0.05, 5e-3),
-    "cuda": (2, 0.05, 5e-3),
-    "tensorrt": (2, 0.05, 5e-3),
 }
 NUMERIC_CASES = [
     pytest.param("cpu"),
     pytest.param("onnxruntime"),
     pytest.param("compile", marks=pytest.mark.slow),  # the first call compiles: ~15-25 s here
-    pytest.param("onnxruntime-cuda", marks=pytest.mark.gpu),
-    pytest.param("compile-cuda", marks=[pytest.mark.gpu, pytest.mark.slow]),
-    pytest.param("cuda", marks=pytest.mark.gpu),
-    pytest.param("tensorrt", marks=[pytest.mark.gpu, pytest.mark.slow]),
 ]
+# The GPU cases are in test_gpu.py, which needs only torch and numpy (a bare GPU image).
 
 
 @pytest.mark.parametrize("case", NUMERIC_CASES)
@@ -328,85 +321,3 @@ def test_export_onnx_runs_at_any_shape(model: SRCNN, weights: Path, tmp_path: Pa
 def test_export_refuses_unknown_backends(weights: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="tensorrt, onnx"):
         export_model("openvino", SCALE, tmp_path / "x", weights=weights)
-
-
-# -- GPU only ----------------------------------------------------------------------------------
-
-
-@pytest.mark.gpu
-def test_cuda_graphs_replay_any_batch_within_a_bucket(model: SRCNN) -> None:
-    need("cuda")
-    backend = make_backend(
-        "cuda", copy.deepcopy(model), torch.device("cuda"), arch="srcnn-955", scale=SCALE
-    )
-    y = face_like_luma(np.random.default_rng(7), 5, 96, 96)  # batch 5 -> graph for 8
-    together = backend.infer_luma(y)
-    again = backend.infer_luma(y)
-    np.testing.assert_array_equal(together, again)  # replays of one graph are deterministic
-    for i in range(5):
-        one = backend.infer_luma(y[i : i + 1])
-        assert np.abs(one[0].astype(np.int16) - together[i]).max() <= 1
-
-
-@pytest.mark.gpu
-@pytest.mark.slow
-def test_tensorrt_engines_are_cached_on_disk(
-    model: SRCNN, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    need("tensorrt")
-    monkeypatch.setenv("STREAMSR_TRT_CACHE", str(tmp_path))
-    y = face_like_luma(np.random.default_rng(8), 2, 64, 64)
-    first = make_backend(
-        "tensorrt", copy.deepcopy(model), torch.device("cuda"), arch="srcnn-955", scale=SCALE
-    )
-    a = first.infer_luma(y)
-    assert len(list(tmp_path.glob("srcnn-955_x4_64px_*.ep"))) == 1
-    second = make_backend(
-        "tensorrt", copy.deepcopy(model), torch.device("cuda"), arch="srcnn-955", scale=SCALE
-    )
-    np.testing.assert_array_equal(second.infer_luma(y), a)
-
-
-def test_fp16_output_is_rounded_in_float32() -> None:
-    """Every fp16 value in [0, 1] becomes the uint8 level float64 rounding gives (in fp16 itself
-    ``y * 255`` would round to fp16 first: 4 % of pixels one level off)."""
-    from streamsr.enhance.backends._base import tensor_to_luma
-
-    bits = torch.arange(0, 0x3C01, dtype=torch.int32).to(torch.int16)  # fp16 0.0 .. 1.0
-    y = bits.view(torch.float16).reshape(1, 1, 1, -1)
-    want = np.clip(np.rint(y.double().numpy() * 255.0), 0, 255).astype(np.uint8)
-    np.testing.assert_array_equal(tensor_to_luma(y).numpy(), want[:, 0])
-    # Out-of-range network outputs are clamped, not wrapped.
-    np.testing.assert_array_equal(
-        tensor_to_luma(torch.tensor([[[[-0.5, 1.5]]]], dtype=torch.float16)).numpy(), [[[0, 255]]]
-    )
-
-
-def test_a_cuda_device_gets_its_index() -> None:
-    from streamsr.enhance.backends._base import indexed_device
-
-    assert indexed_device(torch.device("cpu")) == torch.device("cpu")
-    assert indexed_device(torch.device("cuda", 1)) == torch.device("cuda", 1)
-    need_cuda()
-    dev = indexed_device(torch.device("cuda"))
-    assert dev.index == torch.cuda.current_device()
-
-
-@pytest.mark.gpu
-@pytest.mark.slow
-def test_compile_on_cuda_pads_batches_to_buckets(model: SRCNN) -> None:
-    """Batches 1..9 of one size bucket compile at most one graph per batch bucket (1, 2, 4, 8,
-    16) and give each crop what it gets alone."""
-    need("compile-cuda")
-    from torch._dynamo.utils import counters
-
-    backend = make_backend(
-        "compile", copy.deepcopy(model), torch.device("cuda"), arch="srcnn-955", scale=SCALE
-    )
-    y = face_like_luma(np.random.default_rng(9), 9, 64, 64)
-    before = counters["stats"]["unique_graphs"]
-    outs = {n: backend.infer_luma(y[:n]) for n in range(1, 10)}
-    assert counters["stats"]["unique_graphs"] - before <= 5
-    for n, out in outs.items():
-        assert out.shape == (n, 64, 64)
-        assert np.abs(out.astype(np.int16) - outs[9][:n]).max() <= 1

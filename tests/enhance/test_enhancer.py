@@ -112,8 +112,8 @@ def test_multiply_adds_per_output_pixel() -> None:
 
 
 def test_quality_is_checked_and_excludes_a_named_network() -> None:
-    from streamsr.enhance._options import EnhanceOptions
     from streamsr.enhance._enhancer import quality_arch
+    from streamsr.enhance._options import EnhanceOptions
 
     with pytest.raises(ConfigError, match="fast, balanced, best"):
         EnhanceOptions(quality="turbo")  # type: ignore[arg-type]
