@@ -6,7 +6,12 @@ teardown). Every backend times the same synthetic uint8 luma batches through its
 copies): output crops of ``--sizes`` px at ``--batches`` crops per call. For each cell the
 backends take turns rep by rep, so that their ratios hold on a shared, noisy machine; the
 first call of a cell (compiles, graph captures, engine builds) is warm-up and not timed.
-Reported: the median over reps; on CUDA the device time from CUDA events beside the wall time.
+Reported: the median over reps; on CUDA the device time from CUDA events beside the wall time
+(both include the host <-> device copies), and the *kernel-only* time: the backend's compiled
+work (graph replay, compiled function, engine) on an input already on the device, timed with
+CUDA events over 20 calls, with its rate as a fraction of the GPU's fp16 matrix peak as
+measured here (a large ``torch.matmul``). A backend that fails (setup, warm-up or a timed call)
+is reported with its error and left out of the later cells; the others go on.
 
 ``--mixed N`` adds an ``Enhancer.enhance`` run over N crops of different sizes (as a frame
 with several faces gives), with and without size buckets.
@@ -35,14 +40,30 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from streamsr._errors import StreamSRError
-from streamsr.enhance._enhancer import Enhancer
-from streamsr.enhance._srcnn import ARCHS, Network, build_srcnn
+from streamsr.enhance._srcnn import ARCHS, Network, build_srcnn, multiply_adds
 from streamsr.enhance._weights import load_weights_file, shipped_weights_path
 from streamsr.enhance.backends import Backend
+from streamsr.enhance.backends._base import BATCH_BUCKETS, batch_bucket, luma_to_tensor
 from streamsr.enhance.backends._select import importable, make_backend
 
 MAX_REPS = 200  # per cell and backend
+KERNEL_CALLS = 20  # per kernel-only measurement
+
+
+def matmul_peak_tflops(device: torch.device, n: int = 8192, reps: int = 20) -> float:
+    """The fp16 matrix rate this GPU reaches on a large square ``torch.matmul`` (TFLOP/s)."""
+    a = torch.randn((n, n), device=device, dtype=torch.float16)
+    b = torch.randn((n, n), device=device, dtype=torch.float16)
+    for _ in range(3):
+        a @ b
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    torch.cuda.synchronize(device)
+    start.record()
+    for _ in range(reps):
+        a @ b
+    end.record()
+    end.synchronize()
+    return 2 * n**3 * reps / (start.elapsed_time(end) / 1000.0) / 1e12
 
 
 def load_model(arch: str, scale: int) -> tuple[Network, str]:
@@ -97,9 +118,31 @@ class BackendBench:
     def teardown(self) -> None:
         self.backend = None
 
+    def kernel(self) -> Any:
+        """A callable running the backend's compiled work on a device-resident input, or None."""
+        return None
+
 
 class CudaTimed(BackendBench):
     device_type = "cuda"
+
+    def kernel_ms(self) -> float | None:
+        """Milliseconds per call of :meth:`kernel` (CUDA events over :data:`KERNEL_CALLS`)."""
+        fn = self.kernel()
+        if fn is None:
+            return None
+        fn()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda.synchronize()
+        start.record()
+        for _ in range(KERNEL_CALLS):
+            fn()
+        end.record()
+        end.synchronize()
+        return float(start.elapsed_time(end)) / KERNEL_CALLS
+
+    def device_input(self) -> torch.Tensor:
+        return torch.from_numpy(self._y).to(self.device_type)
 
     def time_once(self) -> tuple[float, float | None]:
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -158,13 +201,36 @@ class CompileBench(BackendBench):
 class CompileCudaBench(CudaTimed):
     name = "compile"
 
+    def kernel(self) -> Any:
+        n, h, w = self._y.shape
+        if h != w or n > BATCH_BUCKETS[-1]:
+            return None
+        x = self.device_input()
+        backend: Any = self.backend
+        return lambda: backend._padded(x)
+
 
 class CudaGraphBench(CudaTimed):
     name = "cuda"
 
+    def kernel(self) -> Any:
+        n, h, w = self._y.shape
+        backend: Any = self.backend
+        g = backend._graphs.get((batch_bucket(n), h, w)) if n <= BATCH_BUCKETS[-1] else None
+        return None if g is None else g.graph.replay
+
 
 class TensorRTBench(CudaTimed):
     name = "tensorrt"
+
+    def kernel(self) -> Any:
+        n, h, w = self._y.shape
+        backend: Any = self.backend
+        if h != w or h not in backend._sides or n > backend._max_batch:
+            return None
+        engine = backend._engine(h)
+        x = luma_to_tensor(self.device_input(), torch.float16)
+        return lambda: engine(x)
 
     def unavailable(self) -> str | None:
         return super().unavailable() or (
@@ -182,31 +248,64 @@ BENCHES: dict[str, list[type[BackendBench]]] = {
 }
 
 
+def failure(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+
+
 def time_cell(
-    benches: list[BackendBench], y_up: np.ndarray, *, min_reps: int, min_seconds: float
+    benches: list[BackendBench],
+    y_up: np.ndarray,
+    *,
+    min_reps: int,
+    min_seconds: float,
+    failed: dict[str, str],
 ) -> dict[str, dict[str, float]]:
     """Time each backend on ``y_up``, taking turns, for at least ``min_reps`` rounds and
-    ``min_seconds`` per backend."""
-    for b in benches:
-        b.prepare(y_up)
+    ``min_seconds`` per backend. A backend that raises is put in ``failed`` (label: error) and
+    dropped from ``benches``; the others carry on."""
+
+    def fail(b: BackendBench, exc: BaseException) -> None:
+        failed[b.label] = f"{y_up.shape[0]}x{y_up.shape[1]}px: {failure(exc)}"
+        benches.remove(b)
+        print(f"# {b.label} failed: {failed[b.label]}", file=sys.stderr, flush=True)
+
+    for b in list(benches):
+        try:
+            b.prepare(y_up)
+        except Exception as exc:  # one backend's failure must not end the run
+            fail(b, exc)
     wall: dict[str, list[float]] = {b.label: [] for b in benches}
     dev: dict[str, list[float]] = {b.label: [] for b in benches}
     t_start = time.perf_counter()
     reps = 0
-    while reps < min_reps or (
-        reps < MAX_REPS and time.perf_counter() - t_start < min_seconds * len(benches)
+    while benches and (
+        reps < min_reps
+        or (reps < MAX_REPS and time.perf_counter() - t_start < min_seconds * len(benches))
     ):
-        for b in benches:
-            w, d = b.time_once()
+        for b in list(benches):
+            try:
+                w, d = b.time_once()
+            except Exception as exc:
+                fail(b, exc)
+                continue
             wall[b.label].append(w)
             if d is not None:
                 dev[b.label].append(d)
         reps += 1
     out = {}
-    for label in wall:
+    for b in benches:
+        label = b.label
         out[label] = {"ms_per_batch": statistics.median(wall[label]), "reps": float(reps)}
         if dev[label]:
             out[label]["device_ms_per_batch"] = statistics.median(dev[label])
+        if isinstance(b, CudaTimed):
+            try:
+                k = b.kernel_ms()
+            except Exception as exc:
+                print(f"# {label}: no kernel-only time ({failure(exc)})", file=sys.stderr)
+                k = None
+            if k is not None:
+                out[label]["kernel_ms_per_batch"] = k
     return out
 
 
@@ -215,11 +314,13 @@ def mixed_run(
 ) -> list[dict[str, Any]]:
     """``Enhancer.enhance`` over ``n`` crops of mixed sizes, buckets off and on, for each
     ``(backend name, device type)``."""
+    from streamsr.enhance._enhancer import Enhancer  # OpenCV: only for this mode
+
     rng = np.random.default_rng(1)
     sides = rng.integers(64 // scale, 256 // scale + 1, n)
     crops = [rng.integers(0, 256, (int(s), int(s), 3), dtype=np.uint8) for s in sides]
     rows = []
-    enhancers: dict[tuple[str, str, bool], Enhancer] = {}
+    enhancers: dict[tuple[str, str, bool], Any] = {}
     for name, device_type in backends:
         dev = torch.device(device_type)
         backend = make_backend(name, model, dev, arch=arch, scale=scale)
@@ -313,11 +414,14 @@ def main() -> int:
                     continue
                 try:
                     b.setup()
-                except StreamSRError as exc:
-                    skipped.append(f"{b.label} ({exc})")
+                except Exception as exc:  # one backend's failure must not end the run
+                    skipped.append(f"{b.label} ({failure(exc)})")
                     continue
                 benches.append(b)
     on_gpu = any(b.device_type == "cuda" for b in benches)
+    peak = matmul_peak_tflops(torch.device("cuda")) if on_gpu else None
+    all_benches = list(benches)
+    failed: dict[str, str] = {}
     batches = a.batches or ([1, 8, 32, 128] if on_gpu else [1, 8, 32])
     weights = ", ".join(f"{arch}: {w}" for arch, (_, w) in models.items())
     print(
@@ -330,7 +434,9 @@ def main() -> int:
     for size in a.sizes:
         for batch in batches:
             y_up = rng.integers(0, 256, (batch, size, size), dtype=np.uint8)
-            cell = time_cell(benches, y_up, min_reps=a.min_reps, min_seconds=a.min_seconds)
+            cell = time_cell(
+                benches, y_up, min_reps=a.min_reps, min_seconds=a.min_seconds, failed=failed
+            )
             for b in benches:
                 r = cell[b.label]
                 row: dict[str, Any] = {
@@ -347,10 +453,18 @@ def main() -> int:
                 }
                 if "device_ms_per_batch" in r:
                     row["device_ms_per_batch"] = round(r["device_ms_per_batch"], 3)
+                if "kernel_ms_per_batch" in r:
+                    k = r["kernel_ms_per_batch"]
+                    tflops = 2 * multiply_adds(b.model) * batch * size * size / (k / 1000) / 1e12
+                    row["kernel_ms_per_batch"] = round(k, 4)
+                    row["kernel_crops_per_s"] = round(batch * 1000.0 / k, 1)
+                    row["kernel_tflops"] = round(tflops, 3)
+                    if peak:
+                        row["fraction_of_fp16_peak"] = round(tflops / peak, 4)
                 rows.append(row)
             if not a.json:
                 print(f"# done {size}px x{batch}", file=sys.stderr, flush=True)
-    for b in benches:
+    for b in all_benches:
         b.teardown()
     mixed = []
     for arch, (model, _) in models.items():
@@ -360,9 +474,19 @@ def main() -> int:
             if b.arch == arch and not isinstance(b, PlainEagerBench)
         ]
         mixed += mixed_run(model, pairs, a.scale, a.mixed, arch) if a.mixed else []
+    problems = [
+        {"backend": label, "error": why, "mode": "skipped"} for label, why in failed.items()
+    ] + [{"backend": text, "mode": "skipped"} for text in skipped]
     if a.json:
-        print(json.dumps(rows + mixed, indent=1))
+        meta = {"mode": "machine", "torch": torch.__version__, "threads": torch.get_num_threads()}
+        if on_gpu:
+            meta.update(gpu=torch.cuda.get_device_name(), fp16_matmul_peak_tflops=round(peak, 1))
+        print(json.dumps([meta, *rows, *mixed, *problems], indent=1))
         return 0
+    if peak:
+        print(f"# {torch.cuda.get_device_name()}: fp16 matmul peak measured {peak:.1f} TFLOP/s")
+    for label, why in failed.items():
+        print(f"# failed: {label}: {why}")
     print_table(rows)
     for m in mixed:
         print(
@@ -377,7 +501,7 @@ def main() -> int:
 def print_table(rows: list[dict[str, Any]]) -> None:
     head = (
         f"{'arch':<12}{'backend':<14}{'device':<7}{'size':>6}{'batch':>7}{'ms/batch':>11}{'ms/crop':>10}"
-        f"{'crops/s':>10}{'dev ms':>9}{'vs cpu':>9}{'vs nchw':>9}"
+        f"{'crops/s':>10}{'dev ms':>9}{'kern ms':>9}{'% peak':>8}{'vs cpu':>9}{'vs nchw':>9}"
     )
     print(head)
     print("-" * len(head))
@@ -394,10 +518,13 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         cell = (r["arch"], r["size"], r["batch"])
         vs = [f"{b[cell] / r['ms_per_crop']:.2f}x" if cell in b else "" for b in (cpu, nchw)]
         dev = f"{r['device_ms_per_batch']:.2f}" if "device_ms_per_batch" in r else ""
+        kern = f"{r['kernel_ms_per_batch']:.3f}" if "kernel_ms_per_batch" in r else ""
+        frac = r.get("fraction_of_fp16_peak")
+        pct = f"{100 * frac:.1f}" if frac is not None else ""
         print(
             f"{r['arch']:<12}{r['backend']:<14}{r['device']:<7}{r['size']:>6}{r['batch']:>7}"
             f"{r['ms_per_batch']:>11.2f}{r['ms_per_crop']:>10.2f}{r['crops_per_s']:>10.1f}"
-            f"{dev:>9}{vs[0]:>9}{vs[1]:>9}"
+            f"{dev:>9}{kern:>9}{pct:>8}{vs[0]:>9}{vs[1]:>9}"
         )
 
 
