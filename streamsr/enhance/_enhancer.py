@@ -273,10 +273,11 @@ QUALITY_ARCHS: dict[str, tuple[str, ...]] = {
     # (2.3-2.8x cheaper than srcnn-915s in ONNX Runtime and better at x2 and x4), then
     # srcnn-915s.
     "balanced": ("fsrcnn-s", "srcnn-915s", OFFLINE_ARCH),
-    # The best measured quality. At x2 fsrcnn-s is both better on clean faces (+2.40 dB vs
-    # srcnn-955's +2.03 on the 23 eval faces; realistic, video weights: +0.55 vs +0.58) and a
-    # tenth of the cost; at x3 and x4 srcnn-955 is ahead (x4: +1.80 / +0.69 vs +1.64 / +0.53).
-    "best": ("fsrcnn-s@2", OFFLINE_ARCH),
+    # The best measured quality (the 23 eval faces, clean weights on clean downscales / video
+    # weights on realistic ones, gain over bicubic). x2: fsrcnn-s +2.40 / +0.55 dB against
+    # srcnn-955's +2.03 / +0.58, at a tenth of the cost. x3: fsrcnn-s +2.09 / +0.63 against
+    # +1.90 / +0.68. x4: srcnn-955 ahead (+1.80 / +0.69 vs +1.64 / +0.53).
+    "best": ("fsrcnn-s@2", "fsrcnn-s@3", OFFLINE_ARCH),
 }
 """Preference order of the network of each quality; ``name@S`` only at scale S. The first whose
 ``clean`` and ``video`` weights are shipped for the scale is taken."""
@@ -373,7 +374,7 @@ def load_enhancer(
     """Load an enhancer (an SRCNN, or an FSRCNN computing at the low resolution).
 
     ``arch``: one of :data:`~streamsr.enhance._srcnn.ARCHS`; None: the one a ``weights`` file
-    names, or the file default (:func:`default_arch`: fsrcnn-s at x2, srcnn-955 at x3 and
+    names, or the file default (:func:`default_arch`: fsrcnn-s at x2 and x3, srcnn-955 at
     x4) for the shipped weights.
     ``weights=None`` loads the weights shipped in the package for ``arch``, ``scale`` and
     ``variant`` (``"clean"``: trained on clean downscales, best on good footage; ``"video"``:
