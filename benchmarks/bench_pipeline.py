@@ -5,9 +5,14 @@ so that their ratios are comparable on a shared, noisy machine:
 
   (1) plain     decode -> bicubic upscale -> encode (no faces)
   (2) enhance   the streamsr pipeline (detect, track, enhance faces, compose)
-  (3) fullframe decode -> SRCNN on the whole frame -> encode
+  (3) fullframe decode -> the network on the whole frame -> encode
 
-    python benchmarks/bench_pipeline.py --input clip.mp4 --scale 2 [--frames 150] [--json]
+for every clip of ``--input`` and every network of ``--arch`` (default: the file default of the
+scale). The default clips are the two cases of issue 10: the bundled 640x480 webcam clip (one
+face about 70 px wide) and, where the shared data is, a close-up talking head (410x412, the
+face fills the frame). (1) is timed once per clip; per network, (2) and (3) follow it.
+
+    python benchmarks/bench_pipeline.py [--input A.mp4 B.mp4] [--arch espcn-s,fsrcnn-s] [--json]
 """
 
 from __future__ import annotations
@@ -21,9 +26,16 @@ from pathlib import Path
 
 from streamsr import Frame, Pipeline, load_enhancer
 from streamsr.compose import upscale_frame
+from streamsr.enhance import default_arch
 from streamsr.enhance._srcnn import ARCHS
 from streamsr.sinks import FileSink
 from streamsr.sources import VideoSource
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIPS = [
+    ROOT / "streamsr/demo/webcam_sister.mkv",
+    ROOT.parent / "shared/data/video/talking_heads/closeup.mp4",
+]
 
 
 def _transcode(src_path: Path, out: Path, scale: int, frames: int, fn) -> float:  # type: ignore[no-untyped-def]
@@ -61,44 +73,50 @@ def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument(
-        "--input",
-        type=Path,
-        default=Path(__file__).resolve().parents[1] / "streamsr/demo/webcam_sister.mkv",
-    )
+    ap.add_argument("--input", type=Path, nargs="+", default=[c for c in CLIPS if c.is_file()])
     ap.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
     ap.add_argument("--frames", type=int, default=90)
     ap.add_argument("--variant", default="video", choices=("clean", "video"))
-    ap.add_argument("--arch", default="srcnn-955", choices=ARCHS)
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--arch", help=f"comma-separated, from {', '.join(ARCHS)}")
+    ap.add_argument("--json", action="store_true", help="one JSON object per row")
     a = ap.parse_args()
-    enh = load_enhancer(a.scale, arch=a.arch, variant=a.variant)
+    archs = a.arch.split(",") if a.arch else [default_arch(a.scale, live=False)]
+    for arch in archs:
+        if arch not in ARCHS:
+            ap.error(f"unknown arch {arch!r}; choose from {', '.join(ARCHS)}")
+    rows = []
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "out.mp4"
-        plain = _transcode(a.input, out, a.scale, a.frames, lambda x: upscale_frame(x, a.scale))
-        enhance = _pipeline(a.input, out, a.scale, a.frames, a.variant, a.arch)
-        full = _transcode(
-            a.input, out, a.scale, max(10, a.frames // 6), lambda x: enh.enhance([x])[0]
-        )
-    res = {
-        "input": str(a.input),
-        "arch": a.arch,
-        "scale": a.scale,
-        "frames": a.frames,
-        "plain_fps": round(plain, 2),
-        "enhance_fps": round(enhance, 2),
-        "fullframe_fps": round(full, 2),
-        "ratio_vs_plain": round(enhance / plain, 3),
-        "ratio_vs_fullframe": round(enhance / full, 2),
-    }
-    if a.json:
-        print(json.dumps(res))
-    else:
-        print(f"{'path':<34}{'fps':>8}")
-        print(f"{'(1) plain transcode + bicubic':<34}{plain:>8.1f}")
-        print(f"{'(2) streamsr enhance':<34}{enhance:>8.1f}")
-        print(f"{'(3) SRCNN on the full frame':<34}{full:>8.1f}")
-        print(f"(2)/(1) = {enhance / plain:.2f}    (2)/(3) = {enhance / full:.1f}")
+        for clip in a.input:
+            plain = _transcode(clip, out, a.scale, a.frames, lambda x: upscale_frame(x, a.scale))
+            for arch in archs:
+                enh = load_enhancer(a.scale, arch=arch, variant=a.variant)
+                enhance = _pipeline(clip, out, a.scale, a.frames, a.variant, arch)
+                full = _transcode(
+                    clip, out, a.scale, max(10, a.frames // 6), lambda x, e=enh: e.enhance([x])[0]
+                )
+                row = {
+                    "input": clip.name,
+                    "arch": arch,
+                    "scale": a.scale,
+                    "frames": a.frames,
+                    "plain_fps": round(plain, 2),
+                    "enhance_fps": round(enhance, 2),
+                    "fullframe_fps": round(full, 2),
+                    "ratio_vs_plain": round(enhance / plain, 3),
+                    "ratio_vs_fullframe": round(enhance / full, 2),
+                }
+                rows.append(row)
+                if a.json:
+                    print(json.dumps(row), flush=True)
+    if not a.json:
+        head = f"{'clip':<22}{'arch':<12}{'(1) plain':>11}{'(2) enhance':>13}{'(3) full':>10}"
+        print(head + f"{'(2)/(1)':>9}{'(2)/(3)':>9}")
+        for r in rows:
+            print(
+                f"{r['input']:<22}{r['arch']:<12}{r['plain_fps']:>11.1f}{r['enhance_fps']:>13.1f}"
+                f"{r['fullframe_fps']:>10.1f}{r['ratio_vs_plain']:>9.2f}{r['ratio_vs_fullframe']:>9.1f}"
+            )
     return 0
 
 
