@@ -266,18 +266,17 @@ OFFLINE_ARCH = "srcnn-955"
 QUALITIES = ("fast", "balanced", "best")
 """What ``--quality`` takes; :data:`QUALITY_ARCHS` says which network each one is."""
 QUALITY_ARCHS: dict[str, tuple[str, ...]] = {
-    # The cheapest shipped network: espcn-s (about 760 multiply-adds per output pixel at x2),
-    # then fsrcnn-s.
+    # The cheapest shipped network: espcn-s (about 760 multiply-adds per output pixel at x2,
+    # 540 at x4), then fsrcnn-s (about 1,200).
     "fast": ("espcn-s", "fsrcnn-s", "srcnn-915s"),
-    # Live: the cheapest network that keeps up with the best quality, per scale: fsrcnn-s
-    # (2.3-2.8x cheaper than srcnn-915s in ONNX Runtime and better at x2 and x4), then
-    # srcnn-915s.
-    "balanced": ("fsrcnn-s", "srcnn-915s", OFFLINE_ARCH),
+    # Live: the cheapest network that keeps up with the best quality, per scale.
+    "balanced": ("espcn-s@2", "fsrcnn-s", "srcnn-915s", OFFLINE_ARCH),
     # The best measured quality (the 23 eval faces, clean weights on clean downscales / video
-    # weights on realistic ones, gain over bicubic). x2: fsrcnn-s +2.40 / +0.55 dB against
-    # srcnn-955's +2.03 / +0.58, at a tenth of the cost. x3: fsrcnn-s +2.09 / +0.63 against
-    # +1.90 / +0.68. x4: srcnn-955 ahead (+1.80 / +0.69 vs +1.64 / +0.53).
-    "best": ("fsrcnn-s@2", "fsrcnn-s@3", OFFLINE_ARCH),
+    # weights on realistic ones, gain over bicubic in PSNR-Y). x2: espcn-s +2.46 / +0.62 dB,
+    # fsrcnn-s +2.40 / +0.55, srcnn-955 +2.03 / +0.58 (and on 373 faces training held out:
+    # espcn-s +1.51 / +0.50, fsrcnn-s +1.45 / +0.36). x3: fsrcnn-s +2.09 / +0.63, srcnn-955
+    # +1.90 / +0.68. x4: srcnn-955 ahead (+1.80 / +0.69 vs fsrcnn-s +1.64 / +0.53).
+    "best": ("espcn-s@2", "fsrcnn-s@3", OFFLINE_ARCH),
 }
 """Preference order of the network of each quality; ``name@S`` only at scale S. The first whose
 ``clean`` and ``video`` weights are shipped for the scale is taken."""

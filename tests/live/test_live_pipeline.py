@@ -15,6 +15,8 @@ import pytest
 
 from streamsr import ConfigError, Frame, MissingExtraError, SinkError, SourceError
 from streamsr.compose import mark_stale
+from streamsr.enhance import default_arch
+from streamsr.enhance._srcnn import LOWRES_ARCHS
 from streamsr.enhance._weights import shipped_weights_path
 from streamsr.runtime import LivePipeline, Pipeline
 from streamsr.sinks import OutputSpec, PreviewSink, SegmentedFileSink, VirtualCamSink, output_kind
@@ -65,9 +67,10 @@ def test_latency_budget_skips_faces_but_frames_go_out(
 
 def test_live_default_network_is_the_cheap_one(face_clip: Path, tmp_path: Path) -> None:
     with Pipeline(face_clip, [tmp_path / "out.mkv"], **QUIET) as p:
-        assert p.enhancer.arch == "fsrcnn-s"  # x2: computes at the low resolution
+        assert p.enhancer.arch == default_arch(2, live=True)
+        assert p.enhancer.arch in LOWRES_ARCHS  # x2: computes at the low resolution
     with Pipeline(face_clip, [tmp_path / "out3.mkv"], scale=3, **QUIET) as p:
-        assert p.enhancer.arch == "srcnn-915s"  # no FSRCNN weights at x3
+        assert p.enhancer.arch == default_arch(3, live=True) == "fsrcnn-s"
     w = str(shipped_weights_path("srcnn-955", 3, "video"))
     with Pipeline(face_clip, [tmp_path / "o.mkv"], scale=3, weights=w, **QUIET) as p:
         assert p.enhancer.arch == "srcnn-955"  # the arch a weights file names

@@ -156,7 +156,9 @@ def test_unreadable_images_are_skipped_and_counted(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
-@pytest.mark.parametrize("arch", ["srcnn-955", "srcnn-315", "fsrcnn-s", "fsrcnn"])
+@pytest.mark.parametrize(
+    "arch", ["srcnn-955", "srcnn-315", "fsrcnn-s", "fsrcnn", "espcn-s", "espcn"]
+)
 def test_patches_are_multiples_of_the_scale_and_keep_enough_output(arch: str, scale: int) -> None:
     from streamsr.training._train import MIN_VALID_PX, PATCH, patch_size
 
