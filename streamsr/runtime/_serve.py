@@ -109,7 +109,16 @@ def camera_config(
     merged["output"] = table.get("output", [])
     for t in _SHARED_TABLES:
         own = _as_table(table.get(t, {}), where, f"{section} [camera.{t}]")
-        merged[t] = {**defaults.get(t, {}), **own}
+        inherited = dict(defaults.get(t, {}))
+        if t == "enhance":
+            # A camera that names its network (arch or weights) or its quality replaces the
+            # site's choice of network, instead of contradicting it.
+            if "arch" in own or "weights" in own:
+                inherited.pop("quality", None)
+            if "quality" in own:
+                inherited.pop("arch", None)
+                inherited.pop("weights", None)
+        merged[t] = {**inherited, **own}
     try:
         cfg = pipeline_from_table(merged, where, Path(where), section=section)
     except ConfigError as exc:

@@ -68,6 +68,26 @@ def test_the_shipped_site_file_loads() -> None:
     assert site.server.host == "127.0.0.1"
 
 
+def test_a_camera_naming_its_network_replaces_the_sites_quality(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "c.mp4", frames=5)
+    body = (
+        '[enhance]\nquality = "fast"\n'
+        + _camera("a", src, tmp_path / "a.mp4")
+        + _camera("b", src, tmp_path / "b.mp4", extra='[camera.enhance]\narch = "srcnn-955"\n')
+        + _camera("c", src, tmp_path / "c.mp4", extra='[camera.enhance]\nquality = "best"\n')
+    )
+    cams = dict(load_site(_site(tmp_path, body)).cameras)
+    assert (cams["a"].options.enhance.quality, cams["a"].options.enhance.arch) == ("fast", None)
+    assert (cams["b"].options.enhance.quality, cams["b"].options.enhance.arch) == (
+        None,
+        "srcnn-955",
+    )
+    assert cams["c"].options.enhance.quality == "best"
+    bad = '[enhance]\nquality = "turbo"\n' + _camera("a", src, tmp_path / "a.mp4")
+    with pytest.raises(ConfigError, match="quality must be one of 'fast', 'balanced', 'best'"):
+        load_site(_site(tmp_path, bad))
+
+
 def test_duplicate_names_and_shared_recordings_are_refused(tmp_path: Path) -> None:
     src = make_clip(tmp_path / "c.mp4", frames=5)
     two = _camera("a", src, tmp_path / "a.mp4") + _camera("a", src, tmp_path / "b.mp4")
