@@ -22,7 +22,7 @@ pipeline's own per-stage latencies over the measured seconds.
 
     python benchmarks/bench_latency.py [--resolutions 640x480,1280x720] [--faces 1,2]
         [--seconds 10] [--warmup 3] [--max-latency-ms MS] [--output-size scaled|input]
-        [--arch A] [--weights PATH] [--json]
+        [--arch A] [--weights PATH] [--close-face] [--pipeline pipelines/videoconf.toml] [--json]
 
 Numbers depend on everything else the machine runs: say what it ran when you report them.
 """
@@ -284,10 +284,15 @@ def run_case(
             raise RuntimeError(f"RTSP server did not start: {line!r}")
         base = f"rtsp://127.0.0.1:{port}"
         stop = threading.Event()
-        options: dict[str, Any] = dict(status_every_s=0, output_size=args.output_size)
-        if args.max_latency_ms is not None:
-            options["max_latency_ms"] = args.max_latency_ms
-        pipeline = Pipeline(f"{base}/in", [f"{base}/push"], enhancer=enhancer, **options)
+        if args.pipeline_options is not None:
+            pipeline = Pipeline(
+                f"{base}/in", [f"{base}/push"], enhancer=enhancer, options=args.pipeline_options
+            )
+        else:
+            options: dict[str, Any] = dict(status_every_s=0, output_size=args.output_size)
+            if args.max_latency_ms is not None:
+                options["max_latency_ms"] = args.max_latency_ms
+            pipeline = Pipeline(f"{base}/in", [f"{base}/push"], enhancer=enhancer, **options)
         direct, view = Arrivals(f"{base}/in", stop), Arrivals(f"{base}/view", stop)
         errors: list[BaseException] = []
 
@@ -381,7 +386,9 @@ def main() -> int:
     ap.add_argument("--faces", default="1,2")
     ap.add_argument("--scale", type=int, default=2)
     ap.add_argument("--variant", default="video")
-    ap.add_argument("--arch", choices=ARCHS, help="default: the live pipelines' (srcnn-915s at x2)")
+    ap.add_argument(
+        "--arch", choices=ARCHS, help="default: the live default network (--quality balanced)"
+    )
     ap.add_argument("--weights", help="weights file instead of the shipped ones")
     ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per case")
     ap.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
@@ -397,6 +404,12 @@ def main() -> int:
         action="store_true",
         help="close-up talking heads (faces of 250-400 px) instead of the small webcam faces",
     )
+    ap.add_argument(
+        "--pipeline",
+        type=Path,
+        help="take the faces, enhance, compose and live settings of a pipeline file (for "
+        "example pipelines/videoconf.toml); its input and outputs are replaced by the RTSP test",
+    )
     ap.add_argument("--json", action="store_true", help="print a JSON list of results")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
@@ -407,9 +420,25 @@ def main() -> int:
     if not SERVER.exists() or not Path(GST_PYTHON).exists():
         print(f"needs {GST_PYTHON} with GStreamer's RTSP server (see {SERVER})", file=sys.stderr)
         return 2
-    options = EnhanceOptions(
-        scale=args.scale, arch=args.arch, variant=args.variant, weights=args.weights
-    )
+    args.pipeline_options = None
+    if args.pipeline is not None:
+        import dataclasses
+
+        from streamsr.runtime import load_pipeline
+        from streamsr.sources._options import SourceOptions
+
+        opts = load_pipeline(args.pipeline).options
+        args.pipeline_options = dataclasses.replace(
+            opts,
+            source=SourceOptions(),
+            runtime=dataclasses.replace(opts.runtime, status_every_s=0),
+        )
+        options = opts.enhance
+        args.output_size = opts.compose.output_size
+    else:
+        options = EnhanceOptions(
+            scale=args.scale, arch=args.arch, variant=args.variant, weights=args.weights
+        )
     enhancer = options.load(live=True)  # the live default network unless told otherwise
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -420,6 +449,7 @@ def main() -> int:
                 r["arch"] = enhancer.arch
                 r["output_size"] = args.output_size
                 r["close_face"] = args.close_face
+                r["pipeline"] = str(args.pipeline) if args.pipeline else None
                 results.append(r)
                 if not args.json:
                     print(

@@ -34,7 +34,7 @@ from typing import Any
 
 from streamsr._errors import ConfigError, PipelineError, SourceError, StreamSRError
 from streamsr._frame import Frame
-from streamsr.runtime._budget import Budget, LatencyBudget, NoBudget
+from streamsr.runtime._budget import Budget, LatencyBudget, NoBudget, first_guess
 from streamsr.runtime._clock import OutputClock
 from streamsr.runtime._metrics import Metrics, MetricsServer, Stats
 from streamsr.runtime._options import OUTPUT_DEFAULTS, PipelineOptions, check_file_run
@@ -198,7 +198,9 @@ class Pipeline:
         self.budget: Budget = NoBudget()
         if max_ms is not None:  # what follows enhance: compose and the slowest encode
             tail = lambda: self.composer.mean_s + self.fanout.encode_s  # noqa: E731
-            self.budget = LatencyBudget(max_ms, scale=scale, tail_s=tail)
+            self.budget = LatencyBudget(
+                max_ms, scale=scale, tail_s=tail, px_cost=first_guess(network_cost(self.enhancer))
+            )
         self.enhance = EnhanceStage(self.enhancer, self.budget, self.metrics)
         self._preview = self.fanout.open(
             self.specs,
@@ -449,3 +451,14 @@ class Pipeline:
         if isinstance(ev, KeyboardInterrupt):
             self._interrupted = True
         self.close()
+
+
+def network_cost(enhancer: Any) -> float | None:
+    """Multiply-adds per output pixel of the enhancer's network, where it can say (None: not
+    known, as for a shared enhancer's door or a stand-in)."""
+    from streamsr.enhance._srcnn import ARCHS, build_srcnn, multiply_adds
+
+    arch, scale = getattr(enhancer, "arch", None), getattr(enhancer, "scale", None)
+    if arch not in ARCHS or not isinstance(scale, int):
+        return None
+    return multiply_adds(build_srcnn(str(arch), scale=scale))

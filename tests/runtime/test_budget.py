@@ -1,0 +1,63 @@
+"""The live latency budget: which faces the network may enhance and still meet the deadline."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from streamsr._frame import Faces
+from streamsr.enhance._srcnn import build_srcnn, multiply_adds
+from streamsr.runtime._budget import SEC_PER_OUT_PX, LatencyBudget, first_guess
+
+
+def one_face(side: int) -> Faces:
+    f = Faces(
+        np.array([[0, 0, side, side]], np.float32),
+        np.ones(1, np.float32),
+        np.zeros(1, np.int64),
+    )
+    return f.with_crops(np.array([[0, 0, side, side]], np.int32))
+
+
+def test_first_guess_follows_the_networks_multiply_adds() -> None:
+    assert first_guess(None) == SEC_PER_OUT_PX
+    assert first_guess(multiply_adds(build_srcnn("srcnn-955"))) == SEC_PER_OUT_PX
+    cheap = first_guess(multiply_adds(build_srcnn("espcn-s", scale=2)))
+    mid = first_guess(multiply_adds(build_srcnn("fsrcnn-s", scale=2)))
+    assert cheap < mid < SEC_PER_OUT_PX / 10
+
+
+def test_a_stale_estimate_is_tried_again_and_corrected() -> None:
+    """A close face (400 px, x2) under a 60 ms budget with srcnn-955's guess (205 ms for its
+    crop) was never enhanced, so the guess was never corrected. Skipping shrinks the estimate
+    until the face is tried; a measurement as fast as the guess keeps it enhanced."""
+    b = LatencyBudget(60, scale=2, tail_s=lambda: 0.01)
+    face = one_face(400)
+    chosen = [bool(b.select(face, 0.0).enhance[0]) for _ in range(200)]
+    first = chosen.index(True)
+    assert 0 < first < 150 and not any(chosen[:first])
+    for _ in range(20):  # the network turns out to take 10 ms for the crop
+        b.learn(0.010, 800 * 800)
+    assert all(b.select(face, 0.0).enhance for _ in range(50))
+
+
+def test_a_slow_measurement_makes_the_budget_cautious_at_once() -> None:
+    b = LatencyBudget(60, scale=2, tail_s=lambda: 0.01, px_cost=1e-9)
+    face = one_face(400)
+    assert b.select(face, 0.0).enhance[0]
+    b.learn(0.2, 800 * 800)  # 200 ms: far over the budget
+    assert not b.select(face, 0.0).enhance[0]
+    # While skipping, the estimate shrinks, but not below a quarter of what was measured.
+    for _ in range(1000):
+        b.select(face, 0.0)
+    assert b.px_cost >= 0.25 * 0.5 * (0.2 / 800**2)
+
+
+def test_faces_are_kept_in_track_order_until_the_budget_is_spent() -> None:
+    b = LatencyBudget(60, scale=2, tail_s=lambda: 0.0, px_cost=1e-7)  # 100 px crop: 4 ms
+    faces = Faces(
+        np.zeros((3, 4), np.float32), np.ones(3, np.float32), np.array([2, 0, 1], np.int64)
+    ).with_crops(np.array([[0, 0, 100, 100], [0, 0, 400, 400], [0, 0, 100, 100]], np.int32))
+    sel = b.select(faces, 0.0)
+    # track 0 (a 400 px crop: 64 ms at x2) does not fit; nothing after it is tried first
+    assert sel.track_ids.tolist() == [0, 1, 2]
+    assert sel.enhance.tolist() == [False, False, False]
