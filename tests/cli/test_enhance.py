@@ -329,3 +329,32 @@ def test_max_input_pixels_refuses_larger_frames_from_the_header(clip: Path, tmp_
     errs = _errors(r.stderr)
     assert len(errs) == 1 and "160x120 (19,200 pixels)" in errs[0] and "10,000" in errs[0], r.stderr
     assert not out.exists()
+
+
+def test_quality_picks_the_network_and_bad_values_are_one_line(clip: Path, tmp_path: Path) -> None:
+    from streamsr.enhance._enhancer import quality_arch
+
+    out = tmp_path / "fast.mp4"
+    r = _cli("enhance", str(clip), "-o", str(out), "--quality", "fast")
+    assert r.returncode == 0, r.stderr
+    assert f"enhancer: {quality_arch(2, 'fast')} x2" in r.stderr
+    assert _counts(out)[0] == 30
+    r = _cli("enhance", str(clip), "-o", str(tmp_path / "t.mp4"), "--quality", "turbo")
+    assert r.returncode == 2 and "invalid choice: 'turbo'" in r.stderr
+    assert "'fast', 'balanced', 'best'" in r.stderr
+    r = _cli(
+        "enhance",
+        str(clip),
+        "-o",
+        str(tmp_path / "b.mp4"),
+        "--quality",
+        "fast",
+        "--arch",
+        "srcnn-955",
+    )
+    assert r.returncode != 0 and not (tmp_path / "b.mp4").exists()
+    assert _errors(r.stderr) == [
+        "streamsr: error: quality picks among the shipped networks and arch names one: "
+        "give one of them, not both"
+    ]
+    assert "Traceback" not in r.stderr
