@@ -60,19 +60,20 @@ class ResidualSmoother:
         s = self._scale
         lx0, ly0, lx1, ly1 = x0 // s, y0 // s, -(-x1 // s), -(-y1 // s)
         out = residual
-        if self._prev is not None:
-            valid = self._valid[ly0:ly1, lx0:lx1]
-            if valid.any():
-                cur = self._cur[ly0:ly1, lx0:lx1].astype(np.int16)
-                diff = np.abs(cur - self._prev[ly0:ly1, lx0:lx1]).mean(axis=2).astype(np.float32)
-                still = np.clip(1.0 - cv2.blur(diff, (3, 3)) / self.motion_levels, 0.0, 1.0) * valid
-                # The weight, resized to the box with its three channels (OpenCV's arithmetic
-                # does not broadcast): resizing at the low resolution is three times cheaper.
-                w_lr = np.repeat((self.strength * still)[..., None], 3, axis=2)
-                w = cv2.resize(w_lr, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-                # residual + w * (previous - residual), in three OpenCV passes.
-                prev = self._res[y0:y1, x0:x1]
-                out = cv2.add(residual, cv2.multiply(cv2.subtract(prev, residual), w))
+        valid = self._valid[ly0:ly1, lx0:lx1]
+        if self._prev is not None and valid.any():
+            cur = self._cur[ly0:ly1, lx0:lx1].astype(np.int16)
+            diff = np.abs(cur - self._prev[ly0:ly1, lx0:lx1]).mean(axis=2).astype(np.float32)
+            still = np.clip(1.0 - cv2.blur(diff, (3, 3)) / self.motion_levels, 0.0, 1.0) * valid
+            if still.any():  # where all of it moved, the new residual as it is
+                w = cv2.resize(
+                    self.strength * still, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR
+                )
+                # (1 - w) * residual + w * previous in one OpenCV pass, the weight one plane for
+                # all three channels (numpy's form took five passes over float copies: on a
+                # close face, an 800 px box, 13.2 against 7.9 ms for the whole smoothed paste).
+                prev = np.ascontiguousarray(self._res[y0:y1, x0:x1])
+                out = cv2.blendLinear(residual, prev, 1.0 - w, w)
         self._res[y0:y1, x0:x1] = out
         self._next_valid[ly0:ly1, lx0:lx1] = True
         return out
