@@ -96,7 +96,7 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--arch",
         choices=ARCHS,
-        help="default: the file default (--quality best: espcn-s at x2, fsrcnn-s at x3, espcn at x4), or the one --weights names",
+        help="default: the file default (--quality best: espcn), or the one --weights names",
     )
     p.add_argument("--weights", metavar="PATH", help="weights file (default: the shipped ones)")
     p.add_argument(

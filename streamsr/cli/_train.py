@@ -135,7 +135,7 @@ def add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--arch",
         choices=ARCHS,
-        help="default: the file default (--quality best: espcn-s at x2, fsrcnn-s at x3, espcn at x4), or the one --weights names",
+        help="default: the file default (--quality best: espcn), or the one --weights names",
     )
     p.add_argument("--variant", choices=("clean", "video"), default="clean")
     p.add_argument("--weights", metavar="PATH")

@@ -274,12 +274,13 @@ QUALITY_ARCHS: dict[str, tuple[str, ...]] = {
     # fsrcnn-s (+2.09 / +0.63).
     "balanced": ("espcn-s@2", "espcn-s@4", "fsrcnn-s", "srcnn-915s", OFFLINE_ARCH),
     # The best measured quality (the 23 eval faces, clean weights on clean downscales / video
-    # weights on realistic ones, gain over bicubic in PSNR-Y). x2: espcn-s +2.46 / +0.62 dB,
-    # fsrcnn-s +2.40 / +0.55, srcnn-955 +2.03 / +0.58 (and on 373 faces training held out:
-    # espcn-s +1.51 / +0.50, fsrcnn-s +1.45 / +0.36). x3: fsrcnn-s +2.09 / +0.63, srcnn-955
-    # +1.90 / +0.68. x4: espcn +2.18 / +0.69, srcnn-955 +1.80 / +0.69 (held out, clean: +2.47
-    # against +2.10), at a nineteenth of srcnn-955's cost.
-    "best": ("espcn-s@2", "fsrcnn-s@3", "espcn@4", OFFLINE_ARCH),
+    # weights on realistic ones, gain over bicubic in PSNR-Y): espcn (the paper's widths) at
+    # every scale. x2 +2.79 / +0.72 dB (espcn-s +2.46 / +0.62, fsrcnn-s +2.40 / +0.55, srcnn-955
+    # +2.03 / +0.58; on 373 faces training held out +1.66 / +0.61 against espcn-s's +1.51 /
+    # +0.50); x3 +2.42 / +0.75 (fsrcnn-s +2.09 / +0.63, srcnn-955 +1.90 / +0.68); x4 +2.18 /
+    # +0.69 (srcnn-955 +1.80 / +0.69). About a ninth of srcnn-955's cost at x2, a nineteenth at
+    # x4. Files: the small-face speed goal (>= 0.75 x a plain transcode) holds (0.93 at x2).
+    "best": ("espcn", OFFLINE_ARCH),
 }
 """Preference order of the network of each quality; ``name@S`` only at scale S. The first whose
 ``clean`` and ``video`` weights are shipped for the scale is taken."""
@@ -376,8 +377,8 @@ def load_enhancer(
     """Load an enhancer (an SRCNN, or an FSRCNN computing at the low resolution).
 
     ``arch``: one of :data:`~streamsr.enhance._srcnn.ARCHS`; None: the one a ``weights`` file
-    names, or the file default (:func:`default_arch`, ``--quality best``: espcn-s at x2, fsrcnn-s
-    at x3, espcn at x4) for the shipped weights.
+    names, or the file default (:func:`default_arch`, ``--quality best``: espcn) for the shipped
+    weights.
     ``weights=None`` loads the weights shipped in the package for ``arch``, ``scale`` and
     ``variant`` (``"clean"``: trained on clean downscales, best on good footage; ``"video"``:
     fine-tuned on blur, noise and compression, for webcam and surveillance video; ``"auto"``:

@@ -78,7 +78,7 @@ def test_bad_options(kwargs, error, match) -> None:  # type: ignore[no-untyped-d
 
 @pytest.mark.parametrize(
     ("scale", "file_arch", "live_arch"),
-    [(2, "espcn-s", "espcn-s"), (3, "fsrcnn-s", "fsrcnn-s"), (4, "espcn", "espcn-s")],
+    [(2, "espcn", "espcn-s"), (3, "espcn", "fsrcnn-s"), (4, "espcn", "espcn-s")],
 )
 def test_default_arch_live_and_offline(scale: int, file_arch: str, live_arch: str) -> None:
     """The measured best per scale and mode (README, Quality and Speed)."""

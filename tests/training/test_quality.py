@@ -22,7 +22,7 @@ def crops():  # type: ignore[no-untyped-def]
     ("arch", "scale"),
     [(a, s) for a in ("srcnn-955", "srcnn-915s") for s in (2, 3, 4)]
     + [("srcnn-915", 2), ("fsrcnn-s", 2), ("fsrcnn-s", 3), ("fsrcnn-s", 4)]
-    + [("espcn-s", 2), ("espcn-s", 4), ("espcn", 4)],
+    + [("espcn-s", 2), ("espcn-s", 3), ("espcn-s", 4), ("espcn", 2), ("espcn", 3), ("espcn", 4)],
 )
 @pytest.mark.parametrize(
     ("variant", "degrade", "min_gain"), [("clean", "clean", 0.8), ("video", "realistic", 0.2)]
