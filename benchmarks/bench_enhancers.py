@@ -43,7 +43,12 @@ import torch
 from streamsr.enhance._srcnn import ARCHS, Network, build_srcnn, multiply_adds
 from streamsr.enhance._weights import load_weights_file, shipped_weights_path
 from streamsr.enhance.backends import Backend
-from streamsr.enhance.backends._base import BATCH_BUCKETS, batch_bucket, luma_to_tensor
+from streamsr.enhance.backends._base import (
+    BATCH_BUCKETS,
+    BUCKET_SIDES,
+    batch_bucket,
+    luma_to_tensor,
+)
 from streamsr.enhance.backends._select import importable, make_backend
 
 MAX_REPS = 200  # per cell and backend
@@ -203,8 +208,8 @@ class CompileCudaBench(CudaTimed):
 
     def kernel(self) -> Any:
         n, h, w = self._y.shape
-        if h != w or n > BATCH_BUCKETS[-1]:
-            return None
+        if h != w or h not in BUCKET_SIDES or n > BATCH_BUCKETS[-1]:
+            return None  # the backend runs such shapes eagerly: no compiled work to time
         x = self.device_input()
         backend: Any = self.backend
         return lambda: backend._padded(x)

@@ -163,11 +163,15 @@ def junit_counts(path: Path) -> dict[str, Any]:
     assert suite is not None
     counts: dict[str, Any] = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors")}
     counts["skipped"] = int(suite.get("skipped", 0))
-    counts["failed"] = [
-        f"{c.get('name')}: {(c.find('failure') or c.find('error')).get('message', '')[:300]}"  # type: ignore[union-attr]
-        for c in suite.iter("testcase")
-        if c.find("failure") is not None or c.find("error") is not None
-    ]
+    failed = []
+    for case in suite.iter("testcase"):
+        # An Element without children is falsy: test for None, never with ``or``.
+        bad = case.find("failure")
+        if bad is None:
+            bad = case.find("error")
+        if bad is not None:
+            failed.append(f"{case.get('name')}: {bad.get('message', '')[:300]}")
+    counts["failed"] = failed
     return counts
 
 

@@ -5,8 +5,7 @@ first use, so that the network and its backends (``streamsr.enhance.backends``: 
 only) load on a machine that has neither, such as a bare GPU image.
 """
 
-from typing import Any
-
+from streamsr._lazy import lazy_getattr
 from streamsr._syslibs import check_opencv
 
 check_opencv()  # first: a missing system library is one clear line, not a loader traceback
@@ -35,14 +34,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'streamsr' has no attribute {name!r}")
+__getattr__ = lazy_getattr("streamsr", _LAZY, globals())
 
 
 __version__ = "0.1.0"

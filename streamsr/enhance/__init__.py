@@ -5,7 +5,9 @@ Training and evaluation live in :mod:`streamsr.training`, which imports this pac
 enhancer (OpenCV) is imported on first use: the networks and backends need only torch.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from streamsr._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from streamsr.enhance._enhancer import Enhancer, default_arch, load_enhancer
@@ -21,14 +23,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'streamsr.enhance' has no attribute {name!r}")
+__getattr__ = lazy_getattr("streamsr.enhance", _LAZY, globals())
 
 
 __all__ = [

@@ -4,7 +4,9 @@ The names below are imported on first use (PyAV comes with the pipeline), so tha
 enhancer's scheduler (``streamsr.runtime._shared``) loads where PyAV is absent.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from streamsr._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from streamsr.runtime._compat import LiveMetrics, LivePipeline, LiveStats, PipelineStats
@@ -14,29 +16,22 @@ if TYPE_CHECKING:
     from streamsr.runtime._pipeline import Pipeline
 
 _LAZY = {
-    "LiveMetrics": "_compat",
-    "LivePipeline": "_compat",
-    "LiveStats": "_compat",
-    "PipelineStats": "_compat",
-    "PipelineConfig": "_config",
-    "load_pipeline": "_config",
-    "Metrics": "_metrics",
-    "MetricsServer": "_metrics",
-    "Stats": "_metrics",
-    "PipelineOptions": "_options",
-    "RuntimeOptions": "_options",
-    "Pipeline": "_pipeline",
+    "LiveMetrics": "streamsr.runtime._compat",
+    "LivePipeline": "streamsr.runtime._compat",
+    "LiveStats": "streamsr.runtime._compat",
+    "PipelineStats": "streamsr.runtime._compat",
+    "PipelineConfig": "streamsr.runtime._config",
+    "load_pipeline": "streamsr.runtime._config",
+    "Metrics": "streamsr.runtime._metrics",
+    "MetricsServer": "streamsr.runtime._metrics",
+    "Stats": "streamsr.runtime._metrics",
+    "PipelineOptions": "streamsr.runtime._options",
+    "RuntimeOptions": "streamsr.runtime._options",
+    "Pipeline": "streamsr.runtime._pipeline",
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f"streamsr.runtime.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'streamsr.runtime' has no attribute {name!r}")
+__getattr__ = lazy_getattr("streamsr.runtime", _LAZY, globals())
 
 
 __all__ = [

@@ -24,10 +24,12 @@ from streamsr.compose._options import ComposeOptions
 from streamsr.faces import FaceTracker, SceneCutDetector, square_boxes
 from streamsr.faces._boxes import CROP_ENLARGE, MIN_CROP_PX
 from streamsr.faces._options import FaceOptions
-from streamsr.runtime._budget import EMA_DOWN, Budget
+from streamsr.runtime._budget import Budget
 from streamsr.runtime._metrics import Metrics
 
 log = logging.getLogger(__name__)
+MEAN_EMA = 0.1
+"""Weight of the newest frame in the compose stage's running mean time (the budget's tail)."""
 
 
 class Detector(Protocol):
@@ -181,7 +183,7 @@ class ComposeStage:
         t = time.perf_counter()
         frame = self.compose(w.frame, w.faces, w.crops, t_decoded=w.t_decoded)
         dt = time.perf_counter() - t
-        self.mean_s += EMA_DOWN * (dt - self.mean_s)
+        self.mean_s += MEAN_EMA * (dt - self.mean_s)
         self.metrics.time("compose", dt)
         return dataclasses.replace(w, frame=frame)
 

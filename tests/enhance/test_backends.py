@@ -1,15 +1,13 @@
 """Inference backends: selection, missing extras, batching and size buckets, and numerics.
 
-Every backend is checked against a float64 run of the same network (``model.double()``).
-GPU tests are marked ``gpu``: they skip without CUDA, and fail instead when the run sets
-``STREAMSR_EXPECT_GPU=1``; TensorRT tests likewise with ``STREAMSR_EXPECT_TENSORRT=1``.
+Every CPU backend is checked against a float64 run of the same network (``model.double()``).
+The GPU backends are in ``test_gpu.py`` (torch and numpy only, for a bare GPU image).
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -27,35 +25,14 @@ from streamsr.enhance.backends import BACKENDS, BUCKET_SIDES
 from streamsr.enhance.backends._base import bucket_side
 from streamsr.enhance.backends._select import CPU_PREFERENCE, importable, make_backend
 
-EXPECT_GPU = os.environ.get("STREAMSR_EXPECT_GPU") == "1"
-EXPECT_TENSORRT = os.environ.get("STREAMSR_EXPECT_TENSORRT") == "1"
 SCALE = 4
 EDGE_PX = 4  # bucket padding may change the last rows and columns (layers 2 and 3: 2 + 2 px)
 
 
-def need_cuda() -> None:
-    if torch.cuda.is_available():
-        return
-    if EXPECT_GPU:
-        pytest.fail("STREAMSR_EXPECT_GPU=1, but torch sees no CUDA device")
-    pytest.skip("no CUDA device")
-
-
 def need(backend: str) -> None:
-    """Skip (or fail, where the run expects it) when ``backend`` cannot run here."""
-    if backend in ("cuda", "tensorrt", "compile-cuda", "onnxruntime-cuda"):
-        need_cuda()
-    if backend == "tensorrt" and not importable("tensorrt"):
-        if EXPECT_TENSORRT:
-            pytest.fail("STREAMSR_EXPECT_TENSORRT=1, but torch_tensorrt does not import")
-        pytest.skip("torch_tensorrt not importable")
+    """Skip when ``backend`` cannot run here (the GPU backends are tested in test_gpu.py)."""
     if backend.startswith("onnxruntime") and not importable("onnxruntime"):
         pytest.skip("onnx / onnxruntime not installed")
-    if backend == "onnxruntime-cuda":
-        import onnxruntime
-
-        if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
-            pytest.skip("onnxruntime has no CUDA execution provider")
 
 
 @pytest.fixture(scope="module")

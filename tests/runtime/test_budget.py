@@ -53,11 +53,12 @@ def test_a_slow_measurement_makes_the_budget_cautious_at_once() -> None:
 
 
 def test_faces_are_kept_in_track_order_until_the_budget_is_spent() -> None:
-    b = LatencyBudget(60, scale=2, tail_s=lambda: 0.0, px_cost=1e-7)  # 100 px crop: 4 ms
+    b = LatencyBudget(60, scale=2, tail_s=lambda: 0.0, px_cost=1e-7)  # a 100 px crop: 4 ms
     faces = Faces(
         np.zeros((3, 4), np.float32), np.ones(3, np.float32), np.array([2, 0, 1], np.int64)
-    ).with_crops(np.array([[0, 0, 100, 100], [0, 0, 400, 400], [0, 0, 100, 100]], np.int32))
+    ).with_crops(np.array([[0, 0, 100, 100], [0, 0, 100, 100], [0, 0, 400, 400]], np.int32))
     sel = b.select(faces, 0.0)
-    # track 0 (a 400 px crop: 64 ms at x2) does not fit; nothing after it is tried first
     assert sel.track_ids.tolist() == [0, 1, 2]
-    assert sel.enhance.tolist() == [False, False, False]
+    # track 0 fits (4 ms); track 1, a 400 px crop (64 ms at x2), does not, and the budget stops
+    # there: track 2 is not enhanced ahead of it, so the same faces are enhanced frame after frame
+    assert sel.enhance.tolist() == [True, False, False]
