@@ -51,6 +51,7 @@ def measure(
     arch: str | None = None,
     weights: str | None = None,
     temporal: bool = True,
+    reuse_every: int = 1,
 ) -> dict[str, object]:
     hr = _decode(src, frames)
     h, w = (hr[0].shape[0] // scale) * scale, (hr[0].shape[1] // scale) * scale
@@ -74,10 +75,12 @@ def measure(
             variant=variant,
             weights=weights,
             temporal=temporal,
+            reuse_every=reuse_every,
         ) as p:
             sr = [f.rgb24 for f in p]
             used = p.stats.variant
             used_arch = p.enhancer.arch
+            reused = p.stats.faces_reused
     bic = [upscale_frame(f, scale) for f in lr]
     with FaceDetector() as det:
         boxes = [det.detect(f, 40 * i).xyxy for i, f in enumerate(hr)]
@@ -110,6 +113,8 @@ def measure(
         "variant_used": used,
         "arch": used_arch,
         "temporal": temporal,
+        "reuse_every": reuse_every,
+        "faces_reused": reused,
         "flicker_enhanced": round(m["enhanced"], 4),
         "flicker_bicubic": round(m["bicubic"], 4),
         "flicker_truth": round(m["hr"], 4),
@@ -139,6 +144,12 @@ def main() -> int:
         action="store_false",
         help="pipeline without temporal smoothing",
     )
+    ap.add_argument(
+        "--reuse-every",
+        type=int,
+        default=1,
+        help="large faces through the network every N frames (the pipeline's reuse_every)",
+    )
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     rows = [
@@ -150,6 +161,7 @@ def main() -> int:
             arch=a.arch,
             weights=a.weights,
             temporal=a.temporal,
+            reuse_every=a.reuse_every,
         )
         for p in a.input
     ]
@@ -164,7 +176,7 @@ def main() -> int:
         print(
             f"{Path(str(r['input'])).stem:<18}{r['flicker_ratio']:>16.3f}{r['truth_ratio']:>11.3f}"
             f"{r['temporal_err_ratio']:>18.3f}{r['psnr_y_enhanced']:>12.2f}{r['psnr_y_bicubic']:>8.2f}"
-            f"  {r['arch']} {r['variant_used']}"
+            f"  {r['arch']} {r['variant_used']} reuse {r['reuse_every']} ({r['faces_reused']})"
         )
     return 0
 

@@ -7,8 +7,10 @@ one machine, in one run): per camera, fps out, streamsr's own end-to-end latency
 the frame's decode to its write), frames dropped and faces left bicubic (skips); for the site,
 the shared network's crops per tick and the process CPU time per wall second (200 % = both
 cores of this machine). The separate processes get the same inputs, each its own network.
+``--floor`` adds the site with every face left bicubic: what the cameras cost without a
+network, the bound no enhancer can beat.
 
-    python benchmarks/bench_serve.py [--cameras 1 2 4 8] [--seconds 10] [--json]
+    python benchmarks/bench_serve.py [--cameras 1 2 4 8] [--seconds 10] [--floor] [--json]
 """
 
 from __future__ import annotations
@@ -34,10 +36,16 @@ def _cpu_self() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_site(clip: Path, n: int, seconds: float, tmp: Path) -> dict[str, Any]:
+def run_site(
+    clip: Path, n: int, seconds: float, tmp: Path, *, bicubic: bool = False
+) -> dict[str, Any]:
+    """N cameras in one ``serve``; ``bicubic``: the same with a 1 ms budget, so every face goes
+    out bicubic (the floor: decode, detect, upscale, encode, with no network)."""
     from streamsr.runtime._serve import Site, load_site
 
     body = "[server]\nport = 0\n[enhance]\nscale = 2\n[live]\nstatus_every_s = 0\n"
+    if bicubic:
+        body += "max_latency_ms = 1\n"
     for i in range(n):
         body += (
             f'[[camera]]\nname = "cam{i}"\n[camera.input]\nlocation = "{clip}"\nrealtime = true\n'
@@ -53,7 +61,7 @@ def run_site(clip: Path, n: int, seconds: float, tmp: Path) -> dict[str, Any]:
     shared = site.enhancer_stats()
     site.close()
     return _row(
-        "serve",
+        "serve-bicubic" if bicubic else "serve",
         n,
         stats_dicts=[s.to_dict() for s in stats],
         cpu=cpu,
@@ -135,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="close-up talking heads (faces of 250-400 px, the expensive case) instead",
     )
+    ap.add_argument(
+        "--floor",
+        action="store_true",
+        help="also serve every face bicubic (a 1 ms budget): what the cameras cost with no network",
+    )
     ap.add_argument("--json", action="store_true", help="one JSON object per row")
     a = ap.parse_args(argv)
     rows = []
@@ -143,20 +156,22 @@ def main(argv: list[str] | None = None) -> int:
         clip = tmp / "webcam.mp4"
         make_clip(clip, (640, 480), 1, min_seconds=a.seconds + 5, close=a.close_face)
         for n in a.cameras:
-            for mode in ("serve", "separate"):
-                fn = run_site if mode == "serve" else run_separate
-                r = fn(clip, n, a.seconds, tmp)
+            for mode in ("serve", "separate", *(("serve-bicubic",) if a.floor else ())):
+                if mode == "separate":
+                    r = run_separate(clip, n, a.seconds, tmp)
+                else:
+                    r = run_site(clip, n, a.seconds, tmp, bicubic=mode == "serve-bicubic")
                 rows.append(r)
                 if a.json:
                     print(json.dumps(r), flush=True)
     if not a.json:
         print(
-            f"{'mode':<10}{'N':>3}{'fps/cam':>9}{'e2e p50':>9}{'p95 max':>9}{'drop %':>8}"
+            f"{'mode':<14}{'N':>3}{'fps/cam':>9}{'e2e p50':>9}{'p95 max':>9}{'drop %':>8}"
             f"{'skips':>7}{'CPU %':>7}{'crops/tick':>11}"
         )
         for r in rows:
             print(
-                f"{r['mode']:<10}{r['cameras']:>3}{r['fps_out_per_camera']:>9.1f}"
+                f"{r['mode']:<14}{r['cameras']:>3}{r['fps_out_per_camera']:>9.1f}"
                 f"{r['e2e_p50_ms'] or 0:>9.0f}{r['e2e_p95_ms'] or 0:>9.0f}"
                 f"{r['dropped_percent'] or 0:>8.1f}{r['skips_per_camera']:>7.0f}"
                 f"{r['cpu_percent']:>7.0f}{r.get('crops_per_tick', 0):>11.2f}"

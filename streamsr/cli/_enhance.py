@@ -29,6 +29,7 @@ FLAGS: dict[str, str] = {
     "device": "--device",
     "backend": "--backend",
     "quality": "--quality",
+    "reuse_every": "--reuse-every",
     # faces
     "detect_every": "--detect-every",
     "min_face": "--min-face",
@@ -86,6 +87,14 @@ def add_file_flags(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         help="which shipped network: fast (the cheapest), balanced (the live default) or best "
         "(the file default); the README's Speed section says which network each is and what "
         "it costs",
+    )
+    g.add_argument(
+        "--reuse-every",
+        type=int,
+        metavar="N",
+        help="a large face (output crop of 256 px or more) through the network every N frames, "
+        "carrying its last enhancement over, moved with the picture, in between (default 1: "
+        "every frame)",
     )
     g.add_argument(
         "--arch",

@@ -53,6 +53,27 @@ def _add_saturated(region: np.ndarray, delta: np.ndarray) -> None:
     region[...] = cv2.add(region, delta, dtype=cv2.CV_8U)
 
 
+def _residual_of(crop: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """The float32 residual to blend: a luma residual (2-D, float32) is one already; an RGB
+    crop's is its difference from the bicubic ``background`` under it."""
+    if crop.ndim == 2:
+        return crop if crop.dtype == np.float32 else crop.astype(np.float32)
+    return cv2.subtract(crop, background, dtype=cv2.CV_32F)
+
+
+def _weighted(residual: np.ndarray, h: int, w: int) -> np.ndarray:
+    """``residual`` times the feathered mask, with three channels (a luma residual is added
+    equally to R, G and B: in full-range YCrCb a change of Y is that)."""
+    if residual.ndim == 2:
+        return cv2.cvtColor(cv2.multiply(residual, feather_mask(h, w)[..., 0]), cv2.COLOR_GRAY2RGB)
+    return cv2.multiply(residual, feather_mask(h, w, 3))
+
+
+def _check_fit(crop: np.ndarray, h: int, w: int) -> None:
+    if crop.shape[:2] != (h, w) or crop.ndim not in (2, 3):
+        raise ValueError(f"crop of shape {crop.shape[:2]} does not fit box of {(h, w)}")
+
+
 def paste(
     out_rgb24: np.ndarray,
     boxes_xyxy: np.ndarray,
@@ -63,17 +84,17 @@ def paste(
 
     ``out_rgb24`` holds the bicubic background; what is blended in is the crop's residual over
     it, weighted by the feathered mask, and smoothed over time when a ``smoother`` was begun
-    for this frame.
+    for this frame. A crop is an enhanced RGB crop (uint8) or a luma residual (``(H, W)``
+    float32, what the enhancer added to the bicubic luma: the pipeline's form).
     """
     for (x0, y0, x1, y1), crop in zip(boxes_xyxy.tolist(), crops, strict=True):
         h, w = y1 - y0, x1 - x0
-        if crop.shape[:2] != (h, w):
-            raise ValueError(f"crop of shape {crop.shape[:2]} does not fit box of {(h, w)}")
+        _check_fit(crop, h, w)
         region = out_rgb24[y0:y1, x0:x1]
-        residual = cv2.subtract(crop, region, dtype=cv2.CV_32F)
+        residual = _residual_of(crop, region)
         if smoother is not None:
             residual = smoother.smooth(residual, (x0, y0, x1, y1))
-        _add_saturated(region, cv2.multiply(residual, feather_mask(h, w, 3)))
+        _add_saturated(region, _weighted(residual, h, w))
     if smoother is not None:
         smoother.end()
 
@@ -90,20 +111,31 @@ def paste_downscaled(
     What :func:`paste` then an area downscale of the whole frame would give, for the cost of
     the boxes alone: each crop's feathered residual over the bicubic upscale of its box is
     area-averaged down to the box and added to the input pixels (away from the faces the frame
-    is the input itself, untouched). The enhanced detail survives as supersampling.
+    is the input itself, untouched). The enhanced detail survives as supersampling. A luma
+    residual needs no bicubic of the box at all.
     """
     for (x0, y0, x1, y1), crop in zip(boxes_xyxy.tolist(), crops, strict=True):
         h, w = y1 - y0, x1 - x0
         hs, ws = h * scale, w * scale
-        if crop.shape[:2] != (hs, ws):
-            raise ValueError(f"crop of shape {crop.shape[:2]} does not fit box of {(hs, ws)}")
+        _check_fit(crop, hs, ws)
         region = out_rgb24[y0:y1, x0:x1]
-        bg = cv2.resize(region, (ws, hs), interpolation=cv2.INTER_CUBIC)
-        residual = cv2.subtract(crop, bg, dtype=cv2.CV_32F)
+        if crop.ndim == 2:
+            residual = _residual_of(crop, region)
+        else:
+            bg = cv2.resize(region, (ws, hs), interpolation=cv2.INTER_CUBIC)
+            residual = _residual_of(crop, bg)
         if smoother is not None:
             residual = smoother.smooth(residual, (x0 * scale, y0 * scale, x1 * scale, y1 * scale))
-        weighted = cv2.multiply(residual, feather_mask(hs, ws, 3))
-        _add_saturated(region, cv2.resize(weighted, (w, h), interpolation=cv2.INTER_AREA))
+        if residual.ndim == 2:  # shrink one plane, then give it three channels
+            small = cv2.resize(
+                cv2.multiply(residual, feather_mask(hs, ws)[..., 0]),
+                (w, h),
+                interpolation=cv2.INTER_AREA,
+            )
+            _add_saturated(region, cv2.cvtColor(small, cv2.COLOR_GRAY2RGB))
+        else:
+            weighted = cv2.multiply(residual, feather_mask(hs, ws, 3))
+            _add_saturated(region, cv2.resize(weighted, (w, h), interpolation=cv2.INTER_AREA))
     if smoother is not None:
         smoother.end()
 

@@ -15,6 +15,7 @@ import numpy as np
 
 STRENGTH = 0.8  # weight of the previous residual where nothing moved
 MOTION_LEVELS = 6.0  # mean RGB change (0..255) of an input pixel at which it counts as moving
+_CHANNEL_MEAN = np.full((1, 3), 1.0 / 3.0, np.float32)  # cv2.transform: mean of R, G and B
 
 
 class ResidualSmoother:
@@ -32,7 +33,7 @@ class ResidualSmoother:
         self.strength = strength
         self.motion_levels = motion_levels
         self._prev: np.ndarray | None = None  # previous input frame (frames are never modified)
-        self._res: np.ndarray | None = None  # residual in output pixels
+        self._res: np.ndarray | None = None  # residual in output pixels (1 plane: luma; or RGB)
         self._valid: np.ndarray | None = None  # input pixels whose residual is from the last frame
         self._next_valid: np.ndarray | None = None
         self._cur: np.ndarray | None = None
@@ -45,7 +46,7 @@ class ResidualSmoother:
         """Start a frame: ``rgb24`` is the input frame, the output is ``scale`` times larger."""
         h, w = rgb24.shape[:2]
         if self._valid is None or self._valid.shape != (h, w) or scale != self._scale:
-            self._res = np.zeros((h * scale, w * scale, 3), np.float32)
+            self._res = None  # allocated by the first residual, with its channels
             self._valid = np.zeros((h, w), bool)
             self._prev = None
         self._scale = scale
@@ -53,17 +54,28 @@ class ResidualSmoother:
         self._cur = rgb24
 
     def smooth(self, residual: np.ndarray, box_xyxy: tuple[int, int, int, int]) -> np.ndarray:
-        """The residual to paste at ``box_xyxy`` (output pixels), blended with the last one."""
-        assert self._res is not None and self._valid is not None and self._next_valid is not None
+        """The residual to paste at ``box_xyxy`` (output pixels), blended with the last one.
+
+        ``residual``: ``(H, W)`` float32 (a luma residual) or ``(H, W, 3)`` (RGB); a stream
+        that changes from one form to the other starts afresh.
+        """
+        assert self._valid is not None and self._next_valid is not None
         assert self._cur is not None
-        x0, y0, x1, y1 = box_xyxy
+        lh, lw = self._valid.shape
         s = self._scale
+        shape = (lh * s, lw * s, *residual.shape[2:])
+        if self._res is None or self._res.shape != shape:
+            self._res = np.zeros(shape, np.float32)
+            self._valid[:] = False
+        x0, y0, x1, y1 = box_xyxy
         lx0, ly0, lx1, ly1 = x0 // s, y0 // s, -(-x1 // s), -(-y1 // s)
         out = residual
         valid = self._valid[ly0:ly1, lx0:lx1]
         if self._prev is not None and valid.any():
-            cur = self._cur[ly0:ly1, lx0:lx1].astype(np.int16)
-            diff = np.abs(cur - self._prev[ly0:ly1, lx0:lx1]).mean(axis=2).astype(np.float32)
+            # mean absolute RGB change per input pixel, by OpenCV (numpy's int16 form took
+            # several full passes: on a close face most of the smoother's time)
+            absdiff = cv2.absdiff(self._cur[ly0:ly1, lx0:lx1], self._prev[ly0:ly1, lx0:lx1])
+            diff = cv2.transform(absdiff.astype(np.float32), _CHANNEL_MEAN)
             still = np.clip(1.0 - cv2.blur(diff, (3, 3)) / self.motion_levels, 0.0, 1.0) * valid
             if still.any():  # where all of it moved, the new residual as it is
                 w = cv2.resize(

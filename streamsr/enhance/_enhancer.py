@@ -54,6 +54,16 @@ def postprocess(ycrcb_up: np.ndarray, y_out: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(ycrcb_up, cv2.COLOR_YCrCb2RGB)
 
 
+def luma_residual(ycrcb_up: np.ndarray, y_out: np.ndarray) -> np.ndarray:
+    """What the network added to the bicubic luma: ``(H, W)`` float32, in levels.
+
+    In full-range YCrCb a change of Y changes R, G and B by the same amount, so this one plane
+    is the whole enhancement: compose adds it to the three channels of the bicubic background
+    (a third of the work of an RGB residual, and no YCrCb round trip to round).
+    """
+    return cv2.subtract(y_out, ycrcb_up[..., 0], dtype=cv2.CV_32F)
+
+
 def check_crop(i: int, crop: Any) -> None:
     if not isinstance(crop, np.ndarray):
         raise ValueError(f"crop {i}: expected a numpy array, got {type(crop).__name__}")
@@ -123,11 +133,15 @@ class Enhancer:
         side = bucket_side(h, w) if self.buckets else None
         return (side, side) if side is not None else (h, w)
 
-    def enhance(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
+    gives_residuals = True
+    """:meth:`enhance` can return luma residuals (``residual=True``), what the pipeline pastes."""
+
+    def enhance(self, crops: Sequence[np.ndarray], *, residual: bool = False) -> list[np.ndarray]:
         """Enhance RGB uint8 crops of any sizes; returns crops ``scale`` times larger, same order.
 
         Crops of one batch shape (their exact size, or their bucket) go through the network
-        together, ``max_batch`` at a time.
+        together, ``max_batch`` at a time. ``residual=True``: each result is instead the
+        ``(H, W)`` float32 luma the network added to the bicubic upscale (:func:`luma_residual`).
         """
         if isinstance(crops, np.ndarray):
             raise ValueError("crops must be a list of (H, W, 3) arrays, not one array")
@@ -147,11 +161,12 @@ class Enhancer:
                 y = self.enhance_luma(batch)
                 for j, i in enumerate(chunk):
                     h, w = ups[i].shape[:2]
-                    out[i] = postprocess(ups[i], y[j, :h, :w])
+                    finish = luma_residual if residual else postprocess
+                    out[i] = finish(ups[i], y[j, :h, :w])
         return [o for o in out if o is not None]
 
     def enhance_many(
-        self, crops_per_frame: Sequence[Sequence[np.ndarray]]
+        self, crops_per_frame: Sequence[Sequence[np.ndarray]], *, residual: bool = False
     ) -> list[list[np.ndarray]]:
         """:meth:`enhance` for the crops of several frames at once, batched together.
 
@@ -160,7 +175,7 @@ class Enhancer:
         """
         if isinstance(crops_per_frame, np.ndarray):
             raise ValueError("crops_per_frame must be a list of lists of (H, W, 3) arrays")
-        flat = self.enhance([c for crops in crops_per_frame for c in crops])
+        flat = self.enhance([c for crops in crops_per_frame for c in crops], residual=residual)
         return split_like(flat, crops_per_frame)
 
 
@@ -233,18 +248,18 @@ class AutoEnhancer(Enhancer):
     def enhance_luma(self, y_up: np.ndarray) -> np.ndarray:
         return self.enhancers[self.chooser.variant].enhance_luma(y_up)
 
-    def enhance(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def enhance(self, crops: Sequence[np.ndarray], *, residual: bool = False) -> list[np.ndarray]:
         if isinstance(crops, np.ndarray):
             raise ValueError("crops must be a list of (H, W, 3) arrays, not one array")
-        return self._current(crops).enhance(crops)
+        return self._current(crops).enhance(crops, residual=residual)
 
     def enhance_many(
-        self, crops_per_frame: Sequence[Sequence[np.ndarray]]
+        self, crops_per_frame: Sequence[Sequence[np.ndarray]], *, residual: bool = False
     ) -> list[list[np.ndarray]]:
         if isinstance(crops_per_frame, np.ndarray):
             raise ValueError("crops_per_frame must be a list of lists of (H, W, 3) arrays")
         flat = [c for crops in crops_per_frame for c in crops]
-        return self._current(flat).enhance_many(crops_per_frame)
+        return self._current(flat).enhance_many(crops_per_frame, residual=residual)
 
     def stats(self) -> dict[str, Any]:
         """For :class:`~streamsr.runtime.Stats`: the variant in use and the estimate."""

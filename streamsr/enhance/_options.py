@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from streamsr._check import check_choice, check_str
+from streamsr._check import check_choice, check_int, check_str
 from streamsr._errors import ConfigError
 from streamsr.enhance._srcnn import ARCHS
 
@@ -20,7 +20,11 @@ class EnhanceOptions:
     which shipped weights: ``auto`` (both loaded; the choice follows how degraded the faces
     look, :mod:`streamsr.enhance._auto`), ``video`` (trained on blurred, noisy, compressed
     faces) or ``clean``. ``weights``: a weights file instead of the shipped ones. ``device`` and
-    ``backend``: where and how the network runs (``auto``: the fastest available here)."""
+    ``backend``: where and how the network runs (``auto``: the fastest available here).
+    ``reuse_every``: a large face (output crop of 256 px or more) goes through the network
+    every that many frames of its track and carries its last residual over, moved as the
+    picture moved, in between (:class:`~streamsr.runtime._stages.ResidualReuse`; 1: every
+    frame)."""
 
     scale: int = 2
     arch: str | None = None
@@ -29,9 +33,11 @@ class EnhanceOptions:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     backend: Backend = "auto"
     quality: Literal["fast", "balanced", "best"] | None = None
+    reuse_every: int = 1
 
     def __post_init__(self) -> None:
         check_choice("scale", self.scale, (2, 3, 4))
+        check_int("reuse_every", self.reuse_every, 1, 8)
         if self.arch is not None:
             check_choice("arch", self.arch, ARCHS)
         check_choice("variant", self.variant, ("auto", "clean", "video"))

@@ -139,6 +139,7 @@ class Stats:
     audio_dropped: int = 0
     frames_with_faces: int = 0
     faces_enhanced: int = 0
+    faces_reused: int = 0
     enhance_skips: int = 0
     tracks: int = 0
     reconnects: int = 0
@@ -187,6 +188,7 @@ class Metrics:
         self.frames_with_faces = 0
         self.enhance_skips = 0  # faces left bicubic to keep within the latency budget
         self.faces_enhanced = 0
+        self.faces_reused = 0  # of those, large faces that carried the last residual over
         self.reconnects = 0
         self.connected = True
         self.sink_dropped: Callable[[], int] = lambda: 0
@@ -231,6 +233,7 @@ class Metrics:
             frames_with_faces=self.frames_with_faces,
             enhance_skips=self.enhance_skips,
             faces_enhanced=self.faces_enhanced,
+            faces_reused=self.faces_reused,
             reconnects=self.reconnects,
             connected=self.connected,
             seconds=seconds,
@@ -308,6 +311,11 @@ class MetricsServer:
                     ),
                     ("enhance_skips", s.enhance_skips, "Faces left bicubic to meet the budget"),
                     ("faces_enhanced", s.faces_enhanced, "Faces enhanced"),
+                    (
+                        "faces_reused",
+                        s.faces_reused,
+                        "Enhanced faces that carried the last residual over (reuse_every)",
+                    ),
                     ("reconnects", s.reconnects, "Input reconnections"),
                 ):
                     yield CounterMetricFamily(f"streamsr_{name}", doc, value=value)

@@ -201,7 +201,9 @@ class Pipeline:
             self.budget = LatencyBudget(
                 max_ms, scale=scale, tail_s=tail, px_cost=first_guess(network_cost(self.enhancer))
             )
-        self.enhance = EnhanceStage(self.enhancer, self.budget, self.metrics)
+        self.enhance = EnhanceStage(
+            self.enhancer, self.budget, self.metrics, reuse_every=opts.enhance.reuse_every
+        )
         self._preview = self.fanout.open(
             self.specs,
             size_wh=self.output_size_wh,

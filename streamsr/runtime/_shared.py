@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 class _Request:
     variant: str
     crops: list[np.ndarray]
+    residual: bool
     done: threading.Event = field(default_factory=threading.Event)
     result: list[np.ndarray] | None = None
     error: BaseException | None = None
@@ -62,8 +63,10 @@ class SharedEnhancer:
     def camera(self, name: str) -> CameraEnhancer:
         return CameraEnhancer(self, name)
 
-    def submit(self, variant: str, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
-        req = _Request(variant, list(crops))
+    def submit(
+        self, variant: str, crops: Sequence[np.ndarray], *, residual: bool = False
+    ) -> list[np.ndarray]:
+        req = _Request(variant, list(crops), residual)
         with self._cv:
             if self._closed:
                 raise RuntimeError("the shared enhancer is closed")
@@ -84,10 +87,12 @@ class SharedEnhancer:
                     return
                 batch, self._pending = self._pending, []
             t = time.perf_counter()
-            for variant in {r.variant for r in batch}:
-                group = [r for r in batch if r.variant == variant]
+            for variant, residual in {(r.variant, r.residual) for r in batch}:
+                group = [r for r in batch if (r.variant, r.residual) == (variant, residual)]
                 try:
-                    outs = self.enhancers[variant].enhance_many([r.crops for r in group])
+                    outs = self.enhancers[variant].enhance_many(
+                        [r.crops for r in group], residual=residual
+                    )
                     for r, o in zip(group, outs, strict=True):
                         r.result = o
                 except BaseException as exc:  # the cameras see it; the scheduler goes on
@@ -138,15 +143,18 @@ class CameraEnhancer:
         if self.chooser is not None:
             self.chooser.observe(crops, origins)
 
-    def enhance(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
-        return self.shared.submit(self.variant, crops) if len(crops) else []
+    gives_residuals = True
+
+    def enhance(self, crops: Sequence[np.ndarray], *, residual: bool = False) -> list[np.ndarray]:
+        if not len(crops):
+            return []
+        return self.shared.submit(self.variant, crops, residual=residual)
 
     def enhance_many(
-        self, crops_per_frame: Sequence[Sequence[np.ndarray]]
+        self, crops_per_frame: Sequence[Sequence[np.ndarray]], *, residual: bool = False
     ) -> list[list[np.ndarray]]:
-        return split_like(
-            self.enhance([c for crops in crops_per_frame for c in crops]), crops_per_frame
-        )
+        flat = [c for crops in crops_per_frame for c in crops]
+        return split_like(self.enhance(flat, residual=residual), crops_per_frame)
 
     def reset(self) -> None:
         if self.chooser is not None:

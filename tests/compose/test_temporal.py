@@ -44,3 +44,15 @@ def test_reset_and_bad_options() -> None:
     np.testing.assert_array_equal(_run(s, [bg], [r])[0], r)
     with pytest.raises(ValueError, match="strength"):
         ResidualSmoother(strength=1.0)
+
+
+def test_luma_and_rgb_residuals_are_smoothed_alike() -> None:
+    """One plane (the pipeline's luma residual) is smoothed as each plane of an RGB one."""
+    rng = np.random.default_rng(3)
+    bg = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    res = [rng.normal(0, 5, (32, 32)).astype(np.float32) for _ in range(6)]
+    luma = _run(ResidualSmoother(), [bg] * 6, res)
+    rgb = _run(ResidualSmoother(), [bg] * 6, [np.repeat(r[..., None], 3, axis=2) for r in res])
+    for a, b in zip(luma, rgb, strict=True):
+        np.testing.assert_allclose(np.repeat(a[..., None], 3, axis=2), b, atol=1e-4)
+    assert np.std(luma[-1]) < 0.8 * np.std(res[-1])  # still picture: smoothed

@@ -1,0 +1,115 @@
+"""Large faces through the network every N frames, the residual carried over in between."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from fractions import Fraction
+
+import cv2
+import numpy as np
+
+from streamsr._frame import Faces, Frame
+from streamsr.runtime._budget import NoBudget
+from streamsr.runtime._metrics import Metrics
+from streamsr.runtime._stages import EnhanceStage, ResidualReuse, Work
+
+SCALE = 2
+
+
+def _texture(seed: int, size: int = 220) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+    return cv2.GaussianBlur(img, (0, 0), 2.0)
+
+
+def _frame(rgb: np.ndarray, i: int, *, cut: bool = False) -> Frame:
+    return Frame(np.ascontiguousarray(rgb), i, Fraction(1, 30), i, discontinuity=cut)
+
+
+def _faces(box: tuple[int, int, int, int], track: int = 0) -> Faces:
+    xyxy = np.array([box], np.float32)
+    return Faces(xyxy, np.ones(1, np.float32), np.array([track]), np.array([box], np.int32))
+
+
+class _Counting:
+    """A stand-in network: the residual is the crop's own luma (so a carried one can be told
+    from a fresh one), counted per call."""
+
+    scale = SCALE
+    gives_residuals = True
+
+    def __init__(self) -> None:
+        self.crops = 0
+
+    def enhance(self, crops: Sequence[np.ndarray], *, residual: bool = False) -> list[np.ndarray]:
+        assert residual
+        self.crops += len(crops)
+        out = []
+        for c in crops:
+            y = cv2.cvtColor(c, cv2.COLOR_RGB2GRAY).astype(np.float32)
+            out.append(cv2.resize(y, (c.shape[1] * SCALE, c.shape[0] * SCALE)))
+        return out
+
+    def enhance_many(
+        self, crops_per_frame: Sequence[Sequence[np.ndarray]], *, residual: bool = False
+    ) -> list[list[np.ndarray]]:
+        return [self.enhance(c, residual=residual) for c in crops_per_frame]
+
+
+def test_a_carried_residual_moves_with_the_picture() -> None:
+    base = _texture(0, 260)
+    box = (40, 40, 200, 200)  # 160 px: a 320 px output crop, large
+    first = _frame(base[:220, :220], 0)
+    moved = _frame(base[1:221, 2:222], 1)  # the picture moved 2 px left and 1 px up
+    reuse = ResidualReuse(2, SCALE)
+    faces = _faces(box)
+    assert reuse.plan(first, faces)[1] == {}
+    res = _Counting().enhance([first.rgb24[40:200, 40:200]], residual=True)[0]
+    reuse.keep(first, faces.enhanced, {0: res})
+    faces2, carried = reuse.plan(moved, _faces((41, 40, 201, 200)))  # the tracker's new box
+    assert list(carried) == [0]
+    assert faces2.crop_xyxy is not None and tuple(faces2.crop_xyxy[0].tolist()) == box
+    shifted = carried[0]
+    assert shifted.shape == res.shape
+    # content at (x, y) in the first frame is at (x - 2, y - 1) now: x4 / x2 in output pixels
+    inner = (slice(20, -20), slice(20, -20))
+    expect = res[22:-18, 24:-16]
+    err = np.abs(shifted[inner] - expect).mean()
+    assert err < 0.1 * np.abs(res[inner] - res[inner].mean()).mean()
+
+
+def test_every_second_frame_goes_through_the_network_and_every_frame_has_its_crop() -> None:
+    net = _Counting()
+    metrics = Metrics()
+    stage = EnhanceStage(net, NoBudget(), metrics, reuse_every=2)
+    base = _texture(1, 300)
+    box = (30, 30, 190, 190)
+    for i in range(10):
+        f = _frame(base[i % 2 : 220 + i % 2, :220], i, cut=i == 6)
+        w = stage.enhance(Work(f, 0.0, faces=_faces(box)))
+        assert len(w.crops) == 1 and w.crops[0].shape == (320, 320)
+    # frames 0, 2, 4 fresh; 1, 3, 5 carried; 6 is a scene cut (fresh), 7 carried, 8 fresh, 9 carried
+    assert net.crops == 5 and metrics.faces_reused == 5 and metrics.faces_enhanced == 10
+
+
+def test_small_faces_and_new_tracks_always_go_through_the_network() -> None:
+    net = _Counting()
+    metrics = Metrics()
+    stage = EnhanceStage(net, NoBudget(), metrics, reuse_every=3)
+    frame = _frame(_texture(2), 0)
+    for i in range(4):
+        small = _faces((10, 10, 110, 110), track=1)  # a 200 px output crop
+        stage.enhance(Work(dataclasses.replace(frame, index=i), 0.0, faces=small))
+    for i in range(3):  # a new track id each frame
+        stage.enhance(Work(frame, 0.0, faces=_faces((20, 20, 200, 200), track=10 + i)))
+    assert net.crops == 7 and metrics.faces_reused == 0
+
+
+def test_without_reuse_the_stage_batches_frames_as_before() -> None:
+    net = _Counting()
+    stage = EnhanceStage(net, NoBudget(), Metrics())
+    frame = _frame(_texture(3), 0)
+    works = [Work(frame, 0.0, faces=_faces((20, 20, 200, 200))) for _ in range(3)]
+    out = stage.enhance_many(works)
+    assert net.crops == 3 and all(len(w.crops) == 1 for w in out)
