@@ -8,7 +8,7 @@ so that their ratios are comparable on a shared, noisy machine:
   (3) fullframe decode -> the network on the whole frame -> encode
 
 for every clip of ``--input`` and every network of ``--arch`` (default: the file default of the
-scale). The default clips are the two cases of issue 10: the bundled 640x480 webcam clip (one
+scale, ``default``: espcn, with espcn-s for faces of 512 px and more, as ``--quality best``). The default clips are the two cases of issue 10: the bundled 640x480 webcam clip (one
 face about 70 px wide) and, where the shared data is, a close-up talking head (410x412, the
 face fills the frame). (1) is timed once per clip; per network, (2) and (3) follow it.
 
@@ -60,7 +60,8 @@ def _transcode(src_path: Path, out: Path, scale: int, frames: int, fn) -> float:
 
 
 def _pipeline(src_path: Path, out: Path, scale: int, frames: int, variant: str, arch: str) -> float:
-    with Pipeline(src_path, out, scale=scale, overwrite=True, variant=variant, arch=arch) as p:
+    named = {} if arch == "default" else {"arch": arch}
+    with Pipeline(src_path, out, scale=scale, overwrite=True, variant=variant, **named) as p:
         t = time.perf_counter()
         for _ in p:
             if p.stats.frames_out >= frames:
@@ -77,12 +78,14 @@ def main() -> int:
     ap.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
     ap.add_argument("--frames", type=int, default=90)
     ap.add_argument("--variant", default="video", choices=("clean", "video"))
-    ap.add_argument("--arch", help=f"comma-separated, from {', '.join(ARCHS)}")
+    ap.add_argument(
+        "--arch", help=f"comma-separated, from default, {', '.join(ARCHS)} (default: default)"
+    )
     ap.add_argument("--json", action="store_true", help="one JSON object per row")
     a = ap.parse_args()
-    archs = a.arch.split(",") if a.arch else [default_arch(a.scale, live=False)]
+    archs = a.arch.split(",") if a.arch else ["default"]
     for arch in archs:
-        if arch not in ARCHS:
+        if arch not in ARCHS and arch != "default":
             ap.error(f"unknown arch {arch!r}; choose from {', '.join(ARCHS)}")
     rows = []
     with tempfile.TemporaryDirectory() as d:
@@ -90,7 +93,8 @@ def main() -> int:
         for clip in a.input:
             plain = _transcode(clip, out, a.scale, a.frames, lambda x: upscale_frame(x, a.scale))
             for arch in archs:
-                enh = load_enhancer(a.scale, arch=arch, variant=a.variant)
+                main = default_arch(a.scale, live=False) if arch == "default" else arch
+                enh = load_enhancer(a.scale, arch=main, variant=a.variant)
                 enhance = _pipeline(clip, out, a.scale, a.frames, a.variant, arch)
                 full = _transcode(
                     clip, out, a.scale, max(10, a.frames // 6), lambda x, e=enh: e.enhance([x])[0]

@@ -53,19 +53,36 @@ class EnhanceOptions:
                     f"give one of them, not both"
                 )
 
-    def load(self, *, live: bool) -> Any:
+    def load(self, *, live: bool, tiers: bool = True) -> Any:
         """The :class:`~streamsr.Enhancer` these options name; with neither ``arch`` nor
-        ``weights``, the default network of the mode (:func:`~streamsr.enhance.default_arch`)."""
-        from streamsr.enhance._enhancer import DEFAULT_QUALITY, load_enhancer, quality_arch
-
-        arch = self.arch
-        if arch is None and self.weights is None:
-            arch = quality_arch(self.scale, self.quality or DEFAULT_QUALITY[live])
-        return load_enhancer(
-            self.scale,
-            arch=arch,
-            device=self.device,
-            weights=self.weights,
-            variant=self.variant,
-            backend=self.backend,
+        ``weights``, the network of the quality (default: the mode's,
+        :func:`~streamsr.enhance.default_arch`), and where that quality gives large faces a
+        cheaper one (``best``), both (:class:`~streamsr.enhance._enhancer.TieredEnhancer`;
+        ``tiers=False``: the main one alone)."""
+        from streamsr.enhance._enhancer import (
+            DEFAULT_QUALITY,
+            LARGE_FACE_QUALITY,
+            TieredEnhancer,
+            load_enhancer,
+            quality_arch,
         )
+
+        def load(arch: str | None) -> Any:
+            return load_enhancer(
+                self.scale,
+                arch=arch,
+                device=self.device,
+                weights=self.weights,
+                variant=self.variant,
+                backend=self.backend,
+            )
+
+        if self.arch is not None or self.weights is not None:
+            return load(self.arch)
+        quality = self.quality or DEFAULT_QUALITY[live]
+        arch = quality_arch(self.scale, quality)
+        large = LARGE_FACE_QUALITY.get(quality)
+        large_arch = quality_arch(self.scale, large) if large and tiers else arch
+        if large_arch == arch:
+            return load(arch)
+        return TieredEnhancer(load(arch), load(large_arch))

@@ -295,7 +295,7 @@ class Site:
         opts = cfg.options.enhance  # cameras with equal [enhance] share one network
         shared = self._shared.get(opts)
         if shared is None:
-            e = opts.load(live=True)
+            e = opts.load(live=True, tiers=False)  # one network, batched across cameras
             enhancers = getattr(e, "enhancers", None)  # variant auto: both weight sets
             shared = SharedEnhancer(enhancers or {opts.variant: e}, auto=enhancers is not None)
             self._shared[opts] = shared
