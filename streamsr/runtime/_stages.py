@@ -179,6 +179,9 @@ class ResidualReuse:
                 continue
             if (box[2] - box[0]) * self.scale < LARGE_FACE_PX:
                 continue
+            fh, fw = frame.rgb24.shape[:2]
+            if kept.box[2] > fw or kept.box[3] > fh:  # the input changed size under it
+                continue
             luma = self._luma(frame.rgb24, kept.box)
             if self._window is None:
                 self._window = cv2.createHanningWindow((ALIGN_SIDE_PX,) * 2, cv2.CV_32F)
@@ -265,8 +268,9 @@ class EnhanceStage:
             crops[j] = r
         if fresh_idx:
             enhanced = faces.enhanced
-            crops_in = [crops_of(w.frame, enhanced)[j] for j in fresh_idx]
-            origins = [origins_of(enhanced)[j] for j in fresh_idx]
+            all_crops, all_origins = crops_of(w.frame, enhanced), origins_of(enhanced)
+            crops_in = [all_crops[j] for j in fresh_idx]
+            origins = [all_origins[j] for j in fresh_idx]
             if self._observe is not None:
                 self._observe(crops_in, origins)
             out = self.enhancer.enhance(crops_in, **self._kw)

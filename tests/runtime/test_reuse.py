@@ -113,3 +113,16 @@ def test_without_reuse_the_stage_batches_frames_as_before() -> None:
     works = [Work(frame, 0.0, faces=_faces((20, 20, 200, 200))) for _ in range(3)]
     out = stage.enhance_many(works)
     assert net.crops == 3 and all(len(w.crops) == 1 for w in out)
+
+
+def test_a_residual_is_not_carried_into_a_smaller_frame(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The kept box no longer fits: the network runs, even where the picture seems still."""
+    monkeypatch.setattr(cv2, "phaseCorrelate", lambda a, b, w: ((0.0, 0.0), 1.0))
+    reuse = ResidualReuse(2, SCALE)
+    big = _frame(_texture(4, 300), 0)
+    box = (100, 100, 280, 280)
+    reuse.keep(big, _faces(box), {0: np.zeros((360, 360), np.float32)})
+    assert list(reuse.plan(_frame(_texture(4, 300), 1), _faces(box))[1]) == [0]  # it would carry
+    reuse.keep(big, _faces(box), {0: np.zeros((360, 360), np.float32)})
+    small = _frame(_texture(4, 300)[:250, :250], 2)  # same track, the input shrank
+    assert reuse.plan(small, _faces((20, 20, 200, 200)))[1] == {}
