@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -149,6 +149,7 @@ class Enhancer:
             check_crop(i, c)
         ups = [preprocess(c, self.scale) for c in crops]
         out: list[np.ndarray | None] = [None] * len(ups)
+        finish = luma_residual if residual else postprocess
         groups: dict[tuple[int, int], list[int]] = {}
         for i, u in enumerate(ups):
             groups.setdefault(self._batch_shape(*u.shape[:2]), []).append(i)
@@ -161,7 +162,6 @@ class Enhancer:
                 y = self.enhance_luma(batch)
                 for j, i in enumerate(chunk):
                     h, w = ups[i].shape[:2]
-                    finish = luma_residual if residual else postprocess
                     out[i] = finish(ups[i], y[j, :h, :w])
         return [o for o in out if o is not None]
 
@@ -173,10 +173,7 @@ class Enhancer:
         Takes one list of crops per frame and returns one list of enhanced crops per frame,
         in the same order; frames without crops get an empty list.
         """
-        if isinstance(crops_per_frame, np.ndarray):
-            raise ValueError("crops_per_frame must be a list of lists of (H, W, 3) arrays")
-        flat = self.enhance([c for crops in crops_per_frame for c in crops], residual=residual)
-        return split_like(flat, crops_per_frame)
+        return enhance_per_frame(self.enhance, crops_per_frame, residual)
 
 
 def split_like(flat: list[np.ndarray], lists: Sequence[Sequence[Any]]) -> list[list[np.ndarray]]:
@@ -187,6 +184,19 @@ def split_like(flat: list[np.ndarray], lists: Sequence[Sequence[Any]]) -> list[l
         result.append(flat[k : k + len(items)])
         k += len(items)
     return result
+
+
+def enhance_per_frame(
+    enhance: Callable[..., list[np.ndarray]],
+    crops_per_frame: Sequence[Sequence[np.ndarray]],
+    residual: bool,
+) -> list[list[np.ndarray]]:
+    """``enhance_many`` of any enhancer: the crops of every frame through one ``enhance`` call
+    (one batch), handed back one list per frame, in order."""
+    if isinstance(crops_per_frame, np.ndarray):
+        raise ValueError("crops_per_frame must be a list of lists of (H, W, 3) arrays")
+    flat = enhance([c for crops in crops_per_frame for c in crops], residual=residual)
+    return split_like(flat, crops_per_frame)
 
 
 class AutoEnhancer(Enhancer):
@@ -365,10 +375,7 @@ class TieredEnhancer:
     def enhance_many(
         self, crops_per_frame: Sequence[Sequence[np.ndarray]], *, residual: bool = False
     ) -> list[list[np.ndarray]]:
-        if isinstance(crops_per_frame, np.ndarray):
-            raise ValueError("crops_per_frame must be a list of lists of (H, W, 3) arrays")
-        flat = [c for crops in crops_per_frame for c in crops]
-        return split_like(self.enhance(flat, residual=residual), crops_per_frame)
+        return enhance_per_frame(self.enhance, crops_per_frame, residual)
 
 
 def pad_luma(y: np.ndarray, dst: np.ndarray) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from streamsr.enhance._auto import VariantChooser
-from streamsr.enhance._enhancer import split_like
+from streamsr.enhance._enhancer import enhance_per_frame
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +153,7 @@ class CameraEnhancer:
     def enhance_many(
         self, crops_per_frame: Sequence[Sequence[np.ndarray]], *, residual: bool = False
     ) -> list[list[np.ndarray]]:
-        flat = [c for crops in crops_per_frame for c in crops]
-        return split_like(self.enhance(flat, residual=residual), crops_per_frame)
+        return enhance_per_frame(self.enhance, crops_per_frame, residual)
 
     def reset(self) -> None:
         if self.chooser is not None:

@@ -56,8 +56,9 @@ class Work:
 
     ``faces``: set by detect. ``crops``: set by enhance, one per face of ``faces.enhanced``, in
     that order: its luma residual (``(H, W)`` float32) or, from an enhancer that gives none,
-    the enhanced RGB crop (both in output pixels; compose takes either). ``t_decoded``: ``perf_counter()`` when the frame left
-    the decoder (its age, for the latency budget and the end-to-end latency).
+    the enhanced RGB crop (both in output pixels; compose takes either). ``t_decoded``:
+    ``perf_counter()`` when the frame left the decoder (its age, for the latency budget and the
+    end-to-end latency).
     """
 
     frame: Frame
@@ -151,7 +152,7 @@ class ResidualReuse:
     def __init__(self, every: int, scale: int) -> None:
         self.every, self.scale = every, scale
         self._kept: dict[int, _Kept] = {}
-        self._window: np.ndarray | None = None
+        self._window = cv2.createHanningWindow((ALIGN_SIDE_PX,) * 2, cv2.CV_32F)
 
     def _luma(self, rgb24: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         x0, y0, x1, y1 = box
@@ -170,6 +171,7 @@ class ResidualReuse:
         assert enhanced.crop_xyxy is not None and faces.crop_xyxy is not None
         idx = np.flatnonzero(np.asarray(faces.enhance))
         boxes = faces.crop_xyxy.copy()
+        fh, fw = frame.rgb24.shape[:2]
         carried: dict[int, np.ndarray] = {}
         for j, (tid, box) in enumerate(
             zip(enhanced.track_ids.tolist(), enhanced.crop_xyxy.tolist(), strict=True)
@@ -179,12 +181,9 @@ class ResidualReuse:
                 continue
             if (box[2] - box[0]) * self.scale < LARGE_FACE_PX:
                 continue
-            fh, fw = frame.rgb24.shape[:2]
             if kept.box[2] > fw or kept.box[3] > fh:  # the input changed size under it
                 continue
             luma = self._luma(frame.rgb24, kept.box)
-            if self._window is None:
-                self._window = cv2.createHanningWindow((ALIGN_SIDE_PX,) * 2, cv2.CV_32F)
             (dx, dy), response = cv2.phaseCorrelate(kept.luma, luma, self._window)
             k = (kept.box[2] - kept.box[0]) / ALIGN_SIDE_PX  # input pixels per aligned pixel
             dx, dy = dx * k, dy * k
@@ -285,10 +284,10 @@ class EnhanceStage:
         return dataclasses.replace(w, faces=faces, crops=tuple(crops))
 
     def enhance_many(self, works: list[Work]) -> list[Work]:
-        """The faces of several queued frames in one batch (file runs: no budget). Faces that
-        carry a residual over (:class:`ResidualReuse`) are filled in after the network, in
-        frame order, from the frame before."""
-        if self.reuse.any_large(works):  # each frame's plan needs the residuals of the one before
+        """The faces of several queued frames in one batch (file runs: no budget). Where a frame
+        has a face :class:`ResidualReuse` may carry over, frame by frame instead (each frame's
+        plan needs the residual of the one before)."""
+        if self.reuse.any_large(works):
             return [self.enhance(w) for w in works]
         self.reuse.forget()
         t = time.perf_counter()
