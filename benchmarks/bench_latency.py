@@ -316,6 +316,7 @@ def run_case(
         for window in pipeline.metrics.latency.values():
             window.clear()  # the stage latencies of the measured seconds only
         view_frames0, faces0 = view.frames, pipeline.metrics.faces_enhanced
+        reused0, skips0 = pipeline.metrics.faces_reused, pipeline.metrics.enhance_skips
         in0, out0, drop0 = (
             pipeline.metrics.frames_in,
             pipeline.metrics.frames_out,
@@ -327,7 +328,7 @@ def run_case(
         frames_in, frames_out = m.frames_in - in0, m.frames_out - out0
         dropped, faces_done = m.frames_dropped - drop0, m.faces_enhanced - faces0
         view_frames = view.frames - view_frames0
-        skips = m.enhance_skips
+        skips, reused = m.enhance_skips - skips0, m.faces_reused - reused0
         stages = {
             name: [round(v, 1) for v in pct]
             for name, window in m.latency.items()
@@ -354,6 +355,7 @@ def run_case(
             "frames_in": int(frames_in),
             "frames_out": int(frames_out),
             "faces_per_frame": round(faces_done / max(1, frames_out), 2),
+            "reused_per_frame": round(reused / max(1, frames_out), 2),
             "enhance_skips": int(skips),
             "matched": len(lat),
             "stages_ms": stages,
@@ -456,7 +458,8 @@ def main() -> int:
                         f"{r['resolution']:>9} faces {faces}: added latency p50 {r['p50_ms']:.0f} ms, "
                         f"p95 {r['p95_ms']:.0f} ms; out {r['fps_out']:.1f} fps; dropped "
                         f"{r['dropped']} of {r['frames_in']}; {r['faces_per_frame']} faces enhanced "
-                        f"per frame",
+                        f"per frame ({r['reused_per_frame']} carried over), "
+                        f"{r['enhance_skips']} left bicubic",
                         flush=True,
                     )
                     print(

@@ -29,7 +29,10 @@ every output given as a plain location."""
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RuntimeOptions:
     """Live runs only. ``max_latency_ms``: a latency budget; faces whose enhancement would make
-    the frame later than this go out bicubic, counted (None: enhance every face).
+    the frame later than this go out bicubic, counted (None: enhance every face), and so do
+    faces the enhance stage cannot fit into the input's frame interval on average (it would fall
+    behind and drop frames); a large face left out carries its last residual over, moved, for up
+    to two frames (:class:`~streamsr.runtime._budget.LatencyBudget`).
     ``queue_frames``: frames each stage queue holds before the oldest is dropped.
     ``stale_after_s``: after this long without a new frame (input lost, reconnecting), the last
     frame is repeated with a STALE label. ``status_every_s``: a status line this often (0:

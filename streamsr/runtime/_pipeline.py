@@ -199,10 +199,18 @@ class Pipeline:
         if max_ms is not None:  # what follows enhance: compose and the slowest encode
             tail = lambda: self.composer.mean_s + self.fanout.encode_s  # noqa: E731
             self.budget = LatencyBudget(
-                max_ms, scale=scale, tail_s=tail, px_cost=first_guess(network_cost(self.enhancer))
+                max_ms,
+                scale=scale,
+                tail_s=tail,
+                px_cost=first_guess(network_cost(self.enhancer)),
+                period_s=1.0 / float(self.rate) if self.live else None,
             )
         self.enhance = EnhanceStage(
-            self.enhancer, self.budget, self.metrics, reuse_every=opts.enhance.reuse_every
+            self.enhancer,
+            self.budget,
+            self.metrics,
+            reuse_every=opts.enhance.reuse_every,
+            carry_declined=max_ms is not None and self.live,
         )
         self._preview = self.fanout.open(
             self.specs,

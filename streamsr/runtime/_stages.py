@@ -126,6 +126,9 @@ MAX_SHIFT_PX = 6.0
 """Largest movement (input pixels) between two frames over which a residual is carried."""
 MIN_RESPONSE = 0.2
 """Phase-correlation peak below which the movement is not trusted (the network runs)."""
+MAX_DECLINED_CARRIES = 2
+"""Frames in a row a large face the latency budget left out may carry its residual over
+(then it stays bicubic until the network has run on it again)."""
 
 
 @dataclass
@@ -138,19 +141,24 @@ class _Kept:
 
 class ResidualReuse:
     """Large faces through the network every ``every``-th frame of their track; in between,
-    the last residual moved by how the picture moved.
+    the last residual moved by how the picture moved. ``carry_declined``: also a large face
+    the latency budget left out of this frame (it waits for the enhance stage to catch up),
+    for at most :data:`MAX_DECLINED_CARRIES` frames in a row.
 
     A face that fills the frame makes the network most of a frame's cost, while two frames
     1/30 s apart differ little. On a frame in between, the face keeps the box of its last
     enhanced frame; the movement of the picture inside that box since then (phase correlation
     of the two crops' luma, shrunk) moves the residual with sub-pixel precision. A movement
     larger than :data:`MAX_SHIFT_PX`, a weak correlation, a new track, a scene cut or a face
-    smaller than :data:`LARGE_FACE_PX` goes through the network. The enhancement stays the
-    network's own output on the camera's pixels, one frame old and moved; it adds nothing.
+    smaller than :data:`LARGE_FACE_PX` goes through the network (or, declined, stays bicubic).
+    The enhancement stays the network's own output on the camera's pixels, one frame old and
+    moved; it adds nothing.
     """
 
-    def __init__(self, every: int, scale: int) -> None:
+    def __init__(self, every: int, scale: int, *, carry_declined: bool = False) -> None:
         self.every, self.scale = every, scale
+        self.carry_declined = carry_declined
+        self.active = every >= 2 or carry_declined
         self._kept: dict[int, _Kept] = {}
         self._window = cv2.createHanningWindow((ALIGN_SIDE_PX,) * 2, cv2.CV_32F)
 
@@ -160,24 +168,30 @@ class ResidualReuse:
         small = cv2.resize(gray, (ALIGN_SIDE_PX, ALIGN_SIDE_PX), interpolation=cv2.INTER_AREA)
         return small.astype(np.float32)
 
+    def _due(self, kept: _Kept, selected: bool) -> bool:
+        """Whether a face with ``kept`` goes through the network (or stays bicubic) this frame."""
+        if selected:
+            return kept.age + 1 >= self.every
+        return not self.carry_declined or kept.age + 1 > MAX_DECLINED_CARRIES
+
     def plan(self, frame: Frame, faces: Faces) -> tuple[Faces, dict[int, np.ndarray]]:
-        """Which enhanced faces carry a residual over: the faces with those boxes moved back to
-        their last enhanced ones, and ``{index in faces.enhanced: residual}``."""
-        enhanced = faces.enhanced
+        """Which faces carry a residual over: the faces with those boxes moved back to their
+        last enhanced ones (and, declined by the budget, marked for enhancement again), and
+        ``{index in the returned faces.enhanced: residual}``."""
         if frame.discontinuity:
             self._kept.clear()
-        if self.every < 2 or not len(enhanced):
+        if not self.active or not len(faces) or not self._kept:
             return faces, {}
-        assert enhanced.crop_xyxy is not None and faces.crop_xyxy is not None
-        idx = np.flatnonzero(np.asarray(faces.enhance))
+        assert faces.crop_xyxy is not None and faces.enhance is not None
+        selected = np.asarray(faces.enhance, bool)
         boxes = faces.crop_xyxy.copy()
         fh, fw = frame.rgb24.shape[:2]
-        carried: dict[int, np.ndarray] = {}
-        for j, (tid, box) in enumerate(
-            zip(enhanced.track_ids.tolist(), enhanced.crop_xyxy.tolist(), strict=True)
+        carried_at: dict[int, np.ndarray] = {}  # index in faces: residual
+        for i, (tid, box) in enumerate(
+            zip(faces.track_ids.tolist(), faces.crop_xyxy.tolist(), strict=True)
         ):
             kept = self._kept.get(tid)
-            if tid < 0 or kept is None or kept.age + 1 >= self.every:
+            if tid < 0 or kept is None or self._due(kept, bool(selected[i])):
                 continue
             if (box[2] - box[0]) * self.scale < LARGE_FACE_PX:
                 continue
@@ -199,13 +213,19 @@ class ResidualReuse:
                 borderMode=cv2.BORDER_CONSTANT,
             )
             self._kept[tid] = _Kept(kept.box, residual, luma, kept.age + 1)
-            boxes[idx[j]] = kept.box
-            carried[j] = residual
-        return (faces.with_crops(boxes) if carried else faces), carried
+            boxes[i] = kept.box
+            carried_at[i] = residual
+        if not carried_at:
+            return faces, {}
+        on = selected.copy()
+        on[list(carried_at)] = True
+        position = np.cumsum(on) - 1  # index in faces -> index in faces.enhanced
+        carried = {int(position[i]): r for i, r in carried_at.items()}
+        return faces.with_crops(boxes).with_enhance(on), carried
 
     def any_large(self, works: Sequence[Work]) -> bool:
         """Whether a frame of ``works`` has a face this reuses (else they batch as before)."""
-        if self.every < 2:
+        if not self.active:
             return False
         for w in works:
             boxes = w.faces.enhanced.crop_xyxy
@@ -221,7 +241,7 @@ class ResidualReuse:
     def keep(self, frame: Frame, enhanced: Faces, fresh: dict[int, np.ndarray]) -> None:
         """Remember the residuals the network just gave (``{index in enhanced: residual}``)
         of large tracked faces; forget the tracks not in this frame."""
-        if self.every < 2:
+        if not self.active:
             return
         assert enhanced.crop_xyxy is not None
         ids = enhanced.track_ids.tolist()
@@ -243,11 +263,21 @@ class EnhanceStage:
     (:class:`ResidualReuse`)."""
 
     def __init__(
-        self, enhancer: CropEnhancer, budget: Budget, metrics: Metrics, *, reuse_every: int = 1
+        self,
+        enhancer: CropEnhancer,
+        budget: Budget,
+        metrics: Metrics,
+        *,
+        reuse_every: int = 1,
+        carry_declined: bool = False,
     ) -> None:
         self.enhancer, self.budget, self.metrics = enhancer, budget, metrics
         self._kw = {"residual": True} if getattr(enhancer, "gives_residuals", False) else {}
-        self.reuse = ResidualReuse(reuse_every if self._kw else 1, int(enhancer.scale))
+        self.reuse = ResidualReuse(
+            reuse_every if self._kw else 1,
+            int(enhancer.scale),
+            carry_declined=carry_declined and bool(self._kw),
+        )
         # an enhancer that chooses its weights from the input (variant auto) is shown the
         # crops with their places in the frame
         self._observe = getattr(enhancer, "observe", None)
@@ -255,12 +285,12 @@ class EnhanceStage:
     def enhance(self, w: Work) -> Work:
         t = time.perf_counter()
         faces = self.budget.select(w.faces, t - w.t_decoded)
+        faces, carried = self.reuse.plan(w.frame, faces)
         n = int(np.count_nonzero(np.asarray(faces.enhance)))
         self.metrics.enhance_skips += len(faces) - n
         if n == 0:
             self.reuse.keep(w.frame, faces.enhanced, {})
             return dataclasses.replace(w, faces=faces)
-        faces, carried = self.reuse.plan(w.frame, faces)
         fresh_idx = [j for j in range(n) if j not in carried]
         crops: list[np.ndarray] = [np.empty(0)] * n
         for j, r in carried.items():

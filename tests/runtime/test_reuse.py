@@ -12,7 +12,7 @@ import numpy as np
 from streamsr._frame import Faces, Frame
 from streamsr.runtime._budget import NoBudget
 from streamsr.runtime._metrics import Metrics
-from streamsr.runtime._stages import EnhanceStage, ResidualReuse, Work
+from streamsr.runtime._stages import MAX_DECLINED_CARRIES, EnhanceStage, ResidualReuse, Work
 
 SCALE = 2
 
@@ -126,3 +126,65 @@ def test_a_residual_is_not_carried_into_a_smaller_frame(monkeypatch) -> None:  #
     reuse.keep(big, _faces(box), {0: np.zeros((360, 360), np.float32)})
     small = _frame(_texture(4, 300)[:250, :250], 2)  # same track, the input shrank
     assert reuse.plan(small, _faces((20, 20, 200, 200)))[1] == {}
+
+
+class _Declining:
+    """A budget that leaves the faces of the frames named in ``out`` out (as a latency budget
+    that could not fit them into the frame interval)."""
+
+    def __init__(self, out: set[int]) -> None:
+        self.out, self.frame = out, -1
+
+    def select(self, faces: Faces, age_s: float) -> Faces:
+        self.frame += 1
+        return faces.with_enhance(np.full(len(faces), self.frame not in self.out))
+
+    def learn(self, seconds: float, out_px: float) -> None:
+        return None
+
+
+def test_a_large_face_the_budget_leaves_out_carries_its_residual_for_two_frames() -> None:
+    """Live, with a budget: a declined large face keeps the network's last residual, moved,
+    for :data:`MAX_DECLINED_CARRIES` frames in a row; then it stays bicubic (counted) until
+    the network has run on it again. Each frame still has one crop per enhanced face."""
+    net = _Counting()
+    metrics = Metrics()
+    declined = {1, 3, 4, 5, 6}
+    stage = EnhanceStage(net, _Declining(declined), metrics, carry_declined=True)
+    base = _texture(5, 300)
+    box = (30, 30, 190, 190)
+    enhanced = []
+    for i in range(8):
+        f = _frame(base[i % 2 : 220 + i % 2, :220], i)
+        w = stage.enhance(Work(f, 0.0, faces=_faces(box)))
+        enhanced.append(bool(w.faces.enhance[0]))
+        assert len(w.crops) == int(enhanced[-1])
+        if w.crops:
+            assert w.crops[0].shape == (320, 320)
+    # 0 fresh, 1 carried, 2 fresh, 3 and 4 carried, 5 and 6 bicubic, 7 fresh
+    assert enhanced == [True, True, True, True, True, False, False, True]
+    assert net.crops == 3 and metrics.faces_reused == 3 and metrics.enhance_skips == 2
+    assert MAX_DECLINED_CARRIES == 2
+
+
+def test_without_carry_a_declined_face_stays_bicubic() -> None:
+    net = _Counting()
+    metrics = Metrics()
+    stage = EnhanceStage(net, _Declining({1, 2}), metrics)
+    frame = _frame(_texture(6, 300)[:220, :220], 0)
+    chosen = [
+        bool(stage.enhance(Work(frame, 0.0, faces=_faces((30, 30, 190, 190)))).faces.enhance[0])
+        for _ in range(4)
+    ]
+    assert chosen == [True, False, False, True] and metrics.faces_reused == 0
+
+
+def test_small_declined_faces_are_not_carried() -> None:
+    net = _Counting()
+    metrics = Metrics()
+    stage = EnhanceStage(net, _Declining({1}), metrics, carry_declined=True)
+    frame = _frame(_texture(7)[:220, :220], 0)
+    small = (10, 10, 110, 110)  # a 200 px output crop
+    for _ in range(3):
+        stage.enhance(Work(frame, 0.0, faces=_faces(small)))
+    assert net.crops == 2 and metrics.faces_reused == 0 and metrics.enhance_skips == 1
