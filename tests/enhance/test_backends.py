@@ -273,6 +273,30 @@ def test_onnx_graph_matches_float64_before_rounding(model: SRCNN) -> None:
     assert rel_error(out, ref, base=y.astype(np.float64)) < 1e-5
 
 
+@pytest.mark.parametrize("arch", ["srcnn-955", "espcn-s", "fsrcnn-s"])
+def test_onnx_residual_graph_is_the_network_in_levels(arch: str) -> None:
+    """The pipeline's graph (levels in, the residual in levels out, biases x 255) computes
+    the float64 network's residual, for an SRCNN and both low-resolution networks."""
+    need("onnxruntime")
+    from streamsr.enhance.backends._onnx import OnnxRuntimeBackend
+
+    torch.manual_seed(1)
+    net = build_srcnn(arch, scale=2) if arch != "srcnn-955" else build_srcnn(arch)
+    for p in net.parameters():  # biases and weights of a visible size (the init is ~0)
+        torch.nn.init.normal_(p, std=0.05)
+    net.eval()
+    y = face_like_luma(np.random.default_rng(8), 2, 50, 66)
+    ref = reference_luma(net, y) - y  # type: ignore[arg-type]
+    backend = OnnxRuntimeBackend(net, device=torch.device("cpu"))
+    r = backend.infer_residual(y)
+    assert r.dtype == np.float32 and r.shape == y.shape
+    assert rel_error(r, ref) < 1e-5
+    # and the rounded, clipped path is the same picture where nothing was clipped
+    out = backend.infer_luma(y).astype(np.float64)
+    inside = (y + ref > 1) & (y + ref < 254)
+    assert np.abs(out - y - r)[inside].max() <= 0.5 + 1e-3
+
+
 # -- export ------------------------------------------------------------------------------------
 
 

@@ -167,3 +167,30 @@ def test_shipped_weights_are_small_and_carry_metadata(arch: str, scale: int, var
     for key in ("arch", "scale", "channels", "data", "steps", "val_psnr_y", "date"):
         assert key in e.meta
     assert e.meta["scale"] == scale and e.meta["arch"] == arch
+
+
+def test_onnxruntime_residuals_match_the_rounded_path_of_the_same_network() -> None:
+    """The pipeline's residuals from ONNX Runtime (the residual graph, no rounding) against
+    eager PyTorch's rounded planes minus the bicubic: the shipped espcn-s x2, real-looking
+    crops of three sizes; at most half a level apart where the picture is not clipped."""
+    pytest.importorskip("onnxruntime")
+    import cv2
+
+    from streamsr.enhance._enhancer import preprocess
+
+    rng = np.random.default_rng(3)
+    crops = [
+        cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (0, 0), 1.5)
+        for h, w in ((40, 40), (61, 47), (120, 120))
+    ]
+    onnx = load_enhancer(2, arch="espcn-s", variant="video", backend="onnxruntime")
+    eager = load_enhancer(2, arch="espcn-s", variant="video", backend="cpu")
+    for crop, r, y in zip(
+        crops, onnx.enhance(crops, residual=True), eager.enhance(crops, residual=True), strict=True
+    ):
+        up = preprocess(crop, 2)[..., 0].astype(np.float32)
+        assert r.dtype == np.float32 and r.shape == up.shape
+        inside = (up + r > 1) & (up + r < 254)
+        assert inside.mean() > 0.9
+        assert np.abs(r - y)[inside].max() <= 0.5 + 1e-2
+        assert np.abs(r).max() > 1  # the network does add something
