@@ -12,13 +12,21 @@ scale, ``default``: espcn, with espcn-s for faces of 512 px and more, as ``--qua
 face about 70 px wide) and, where the shared data is, a close-up talking head (410x412, the
 face fills the frame). (1) is timed once per clip; per network, (2) and (3) follow it.
 
-    python benchmarks/bench_pipeline.py [--input A.mp4 B.mp4] [--arch espcn-s,fsrcnn-s] [--json]
+    python benchmarks/bench_pipeline.py [--input A.mp4 B.mp4] [--arch espcn-s,fsrcnn-s]
+        [--frames 150] [--repeat 3] [--json]
+
+(1) and (2) run ``--repeat`` times, interleaved (plain, every network, plain, ...), and each
+row gives the median of its runs and the ratio of the medians: a short plain transcode of the
+close-up (about 1.3 s at 150 frames) varied from 91 to 125 fps between single runs on the
+2-core machine, which alone moved the ratio from 0.38 to 0.54. ``spread`` is the largest
+run over the smallest, of (1) and (2).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -81,6 +89,7 @@ def main() -> int:
     ap.add_argument(
         "--arch", help=f"comma-separated, from default, {', '.join(ARCHS)} (default: default)"
     )
+    ap.add_argument("--repeat", type=int, default=3, help="runs of (1) and (2), interleaved")
     ap.add_argument("--json", action="store_true", help="one JSON object per row")
     a = ap.parse_args()
     archs = a.arch.split(",") if a.arch else ["default"]
@@ -91,11 +100,19 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "out.mp4"
         for clip in a.input:
-            plain = _transcode(clip, out, a.scale, a.frames, lambda x: upscale_frame(x, a.scale))
+            plains: list[float] = []
+            enhanced: dict[str, list[float]] = {arch: [] for arch in archs}
+            for _ in range(max(1, a.repeat)):
+                plains.append(
+                    _transcode(clip, out, a.scale, a.frames, lambda x: upscale_frame(x, a.scale))
+                )
+                for arch in archs:
+                    enhanced[arch].append(_pipeline(clip, out, a.scale, a.frames, a.variant, arch))
+            plain = statistics.median(plains)
             for arch in archs:
                 main = default_arch(a.scale, live=False) if arch == "default" else arch
                 enh = load_enhancer(a.scale, arch=main, variant=a.variant)
-                enhance = _pipeline(clip, out, a.scale, a.frames, a.variant, arch)
+                enhance = statistics.median(enhanced[arch])
                 full = _transcode(
                     clip, out, a.scale, max(10, a.frames // 6), lambda x, e=enh: e.enhance([x])[0]
                 )
@@ -104,22 +121,30 @@ def main() -> int:
                     "arch": arch,
                     "scale": a.scale,
                     "frames": a.frames,
+                    "runs": len(plains),
                     "plain_fps": round(plain, 2),
                     "enhance_fps": round(enhance, 2),
+                    "plain_runs": [round(v, 1) for v in plains],
+                    "enhance_runs": [round(v, 1) for v in enhanced[arch]],
                     "fullframe_fps": round(full, 2),
                     "ratio_vs_plain": round(enhance / plain, 3),
                     "ratio_vs_fullframe": round(enhance / full, 2),
+                    "spread": round(
+                        max(max(plains) / min(plains), max(enhanced[arch]) / min(enhanced[arch])),
+                        2,
+                    ),
                 }
                 rows.append(row)
                 if a.json:
                     print(json.dumps(row), flush=True)
     if not a.json:
         head = f"{'clip':<22}{'arch':<12}{'(1) plain':>11}{'(2) enhance':>13}{'(3) full':>10}"
-        print(head + f"{'(2)/(1)':>9}{'(2)/(3)':>9}")
+        print(head + f"{'(2)/(1)':>9}{'(2)/(3)':>9}{'spread':>8}")
         for r in rows:
             print(
                 f"{r['input']:<22}{r['arch']:<12}{r['plain_fps']:>11.1f}{r['enhance_fps']:>13.1f}"
                 f"{r['fullframe_fps']:>10.1f}{r['ratio_vs_plain']:>9.2f}{r['ratio_vs_fullframe']:>9.1f}"
+                f"{r['spread']:>8.2f}"
             )
     return 0
 

@@ -48,6 +48,16 @@ def preprocess(crop_rgb24: np.ndarray, scale: int) -> np.ndarray:
     return cv2.cvtColor(upscale_bicubic(crop_rgb24, (w * scale, h * scale)), cv2.COLOR_RGB2YCrCb)
 
 
+def preprocess_luma(crop_rgb24: np.ndarray, scale: int) -> np.ndarray:
+    """Bicubic upscale of a crop's full-range luma, ``(H, W)`` uint8: what :func:`preprocess`
+    gives in channel 0 up to one level of rounding (Y is a weighted sum of R, G and B and
+    bicubic interpolation is linear), for a ninth of the pixels converted and a third of the
+    pixels interpolated (close-up crop, 384 to 768 px: 0.22 against 1.86 ms). The pipeline's
+    path: it wants the luma residual only."""
+    h, w = crop_rgb24.shape[:2]
+    return upscale_bicubic(cv2.cvtColor(crop_rgb24, cv2.COLOR_RGB2GRAY), (w * scale, h * scale))
+
+
 def postprocess(ycrcb_up: np.ndarray, y_out: np.ndarray) -> np.ndarray:
     """Put the refined luma into the bicubic YCrCb and convert to RGB (``ycrcb_up`` is reused)."""
     ycrcb_up[..., 0] = y_out
@@ -62,6 +72,11 @@ def luma_residual(ycrcb_up: np.ndarray, y_out: np.ndarray) -> np.ndarray:
     (a third of the work of an RGB residual, and no YCrCb round trip to round).
     """
     return cv2.subtract(y_out, ycrcb_up[..., 0], dtype=cv2.CV_32F)
+
+
+def _residual_over(y_up: np.ndarray, y_out: np.ndarray) -> np.ndarray:
+    """:func:`luma_residual` for a luma plane (:func:`preprocess_luma`)."""
+    return cv2.subtract(y_out, y_up, dtype=cv2.CV_32F)
 
 
 def check_crop(i: int, crop: Any) -> None:
@@ -141,15 +156,22 @@ class Enhancer:
 
         Crops of one batch shape (their exact size, or their bucket) go through the network
         together, ``max_batch`` at a time. ``residual=True``: each result is instead the
-        ``(H, W)`` float32 luma the network added to the bicubic upscale (:func:`luma_residual`).
+        ``(H, W)`` float32 luma the network added to the bicubic upscale of the crop's luma
+        (:func:`preprocess_luma`).
         """
         if isinstance(crops, np.ndarray):
             raise ValueError("crops must be a list of (H, W, 3) arrays, not one array")
         for i, c in enumerate(crops):
             check_crop(i, c)
-        ups = [preprocess(c, self.scale) for c in crops]
+        finish: Callable[[np.ndarray, np.ndarray], np.ndarray]
+        luma: Callable[[np.ndarray], np.ndarray]
+        if residual:  # the luma alone
+            ups = [preprocess_luma(c, self.scale) for c in crops]
+            finish, luma = _residual_over, _plane
+        else:
+            ups = [preprocess(c, self.scale) for c in crops]
+            finish, luma = postprocess, _channel0
         out: list[np.ndarray | None] = [None] * len(ups)
-        finish = luma_residual if residual else postprocess
         # a backend that gives the residual itself saves the rounding and the subtraction
         direct = getattr(self.backend, "infer_residual", None) if residual else None
         groups: dict[tuple[int, int], list[int]] = {}
@@ -160,7 +182,7 @@ class Enhancer:
                 chunk = idx[k : k + self.max_batch]
                 batch = np.empty((len(chunk), bh, bw), np.uint8)
                 for j, i in enumerate(chunk):
-                    pad_luma(ups[i][..., 0], batch[j])
+                    pad_luma(luma(ups[i]), batch[j])
                 if direct is not None:
                     r = direct(batch)
                     for j, i in enumerate(chunk):
@@ -182,6 +204,14 @@ class Enhancer:
         in the same order; frames without crops get an empty list.
         """
         return enhance_per_frame(self.enhance, crops_per_frame, residual)
+
+
+def _plane(y: np.ndarray) -> np.ndarray:
+    return y
+
+
+def _channel0(ycrcb: np.ndarray) -> np.ndarray:
+    return ycrcb[..., 0]
 
 
 def split_like(flat: list[np.ndarray], lists: Sequence[Sequence[Any]]) -> list[list[np.ndarray]]:

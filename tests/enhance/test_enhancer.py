@@ -176,7 +176,7 @@ def test_onnxruntime_residuals_match_the_rounded_path_of_the_same_network() -> N
     pytest.importorskip("onnxruntime")
     import cv2
 
-    from streamsr.enhance._enhancer import preprocess
+    from streamsr.enhance._enhancer import preprocess_luma
 
     rng = np.random.default_rng(3)
     crops = [
@@ -188,7 +188,7 @@ def test_onnxruntime_residuals_match_the_rounded_path_of_the_same_network() -> N
     for crop, r, y in zip(
         crops, onnx.enhance(crops, residual=True), eager.enhance(crops, residual=True), strict=True
     ):
-        up = preprocess(crop, 2)[..., 0].astype(np.float32)
+        up = preprocess_luma(crop, 2).astype(np.float32)
         assert r.dtype == np.float32 and r.shape == up.shape
         inside = (up + r > 1) & (up + r < 254)
         assert inside.mean() > 0.9
