@@ -164,13 +164,13 @@ class Enhancer:
         for i, c in enumerate(crops):
             check_crop(i, c)
         finish: Callable[[np.ndarray, np.ndarray], np.ndarray]
-        luma: Callable[[np.ndarray], np.ndarray]
         if residual:  # the luma alone
-            ups = [preprocess_luma(c, self.scale) for c in crops]
-            finish, luma = _residual_over, _plane
+            ups = lumas = [preprocess_luma(c, self.scale) for c in crops]
+            finish = _residual_over
         else:
             ups = [preprocess(c, self.scale) for c in crops]
-            finish, luma = postprocess, _channel0
+            lumas = [u[..., 0] for u in ups]
+            finish = postprocess
         out: list[np.ndarray | None] = [None] * len(ups)
         # a backend that gives the residual itself saves the rounding and the subtraction
         direct = getattr(self.backend, "infer_residual", None) if residual else None
@@ -182,7 +182,7 @@ class Enhancer:
                 chunk = idx[k : k + self.max_batch]
                 batch = np.empty((len(chunk), bh, bw), np.uint8)
                 for j, i in enumerate(chunk):
-                    pad_luma(luma(ups[i]), batch[j])
+                    pad_luma(lumas[i], batch[j])
                 if direct is not None:
                     r = direct(batch)
                     for j, i in enumerate(chunk):
@@ -204,14 +204,6 @@ class Enhancer:
         in the same order; frames without crops get an empty list.
         """
         return enhance_per_frame(self.enhance, crops_per_frame, residual)
-
-
-def _plane(y: np.ndarray) -> np.ndarray:
-    return y
-
-
-def _channel0(ycrcb: np.ndarray) -> np.ndarray:
-    return ycrcb[..., 0]
 
 
 def split_like(flat: list[np.ndarray], lists: Sequence[Sequence[Any]]) -> list[list[np.ndarray]]:

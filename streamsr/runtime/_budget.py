@@ -97,8 +97,9 @@ class LatencyBudget:
         self._measured: float | None = None  # the estimate at the last measurement
 
     def select(self, faces: Faces, age_s: float) -> Faces:
-        cap = None if self.period_s is None else PERIOD_CAP * self.period_s
-        if cap is not None and self.period_s is not None:
+        cap = None
+        if self.period_s is not None:
+            cap = PERIOD_CAP * self.period_s
             self.credit_s = min(self.credit_s + PERIOD_SHARE * self.period_s, cap)
         n = len(faces)
         if n == 0:

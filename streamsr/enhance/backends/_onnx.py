@@ -17,7 +17,8 @@ plane as float32, no division) and the output ``residual``, what the network add
 levels (no final ``Add``, no scaling, rounding or subtraction afterwards). The same weights
 serve: every layer's bias times 255 scales the whole network by 255 (convolutions are linear,
 ReLU is positively homogeneous, edge padding and the depth/space shuffles move values only).
-At a 768 px close-up crop (espcn-s, one thread) that leaves out about 2 of 12.8 ms.
+At a 768 px close-up crop (espcn-s, one thread, 60 calls, two runs) the residual took 9.9 / 9.7
+ms against 11.0 / 10.5 for the rounded plane minus the input.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def srcnn_to_onnx(
         b = conv.bias.detach().to("cpu", torch.float32).numpy() * bias_scale
         inits += [numpy_helper.from_array(w, f"{name}.weight")]
         inits += [numpy_helper.from_array(b, f"{name}.bias")]
-        out = "residual" if name == "reconstruct" else f"{name}.conv"
+        out = RESIDUAL_NAME if name == "reconstruct" else f"{name}.conv"
         nodes.append(
             helper.make_node(
                 "Conv", [x, f"{name}.weight", f"{name}.bias"], [out], kernel_shape=[k, k]
@@ -161,7 +162,7 @@ def fsrcnn_to_onnx(
                 "shape",
                 const("axes", np.array([2, 3], np.int64)),
             ],
-            ["residual"],
+            [RESIDUAL_NAME],
         )
     )
     return _finish(onnx, "fsrcnn", nodes, inits, ch, metadata, residual)
