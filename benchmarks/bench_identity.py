@@ -8,7 +8,12 @@ and weight set.
 
     python benchmarks/bench_identity.py --data ../shared/data/faces/train/hq \
         ../shared/data/faces/train/utkface --holdout [--scales 2 3 4] [--arch fsrcnn-s ...] \
-        [--json out.json]
+        [--size 128] [--weights candidate.pt ...] [--json out.json]
+
+``--size`` sets the side of the original face crops (default 252, as ``streamsr eval``): at
+128 px a x4 face is 32 px across, as small as the faces of a wide surveillance shot, and
+rank-1 among the originals stops being 100 % for every method. ``--weights`` adds weights
+files that are not shipped (a training candidate), each at the scale its metadata names.
 """
 
 from __future__ import annotations
@@ -21,21 +26,32 @@ from pathlib import Path
 import numpy as np
 
 from streamsr.enhance import load_enhancer
-from streamsr.enhance._weights import WEIGHTS_DIR
+from streamsr.enhance._weights import WEIGHTS_DIR, load_weights_file
 from streamsr.training import classic_methods, face_crops, find_images
 from streamsr.training._dataset import is_validation
 from streamsr.training._degrade import EVAL_DEGRADATIONS
+from streamsr.training._eval import HR_SIZE
 from streamsr.training._identity import IdentityModel, identity_report
 from streamsr.training._metrics import psnr_y
 
 
-def shipped(scales: list[int], archs: list[str] | None) -> list[tuple[str, int, str]]:
+def shipped(scales: list[int], archs: list[str] | None) -> list[tuple[str, int, str, Path]]:
+    """(arch, scale, name, path) of every shipped weights file of ``scales`` (and ``archs``)."""
     out = []
     for p in sorted(WEIGHTS_DIR.glob("*_x*_*.pt")):
         arch, sx, variant = p.stem.rsplit("_", 2)
         s = int(sx[1:])
         if s in scales and (archs is None or arch in archs):
-            out.append((arch, s, variant))
+            out.append((arch, s, variant, p))
+    return out
+
+
+def candidates(paths: list[Path]) -> list[tuple[str, int, str, Path]]:
+    """(arch, scale, name, path) of weights files named on the command line."""
+    out = []
+    for p in paths:
+        _, meta = load_weights_file(p)
+        out.append((str(meta["arch"]), int(meta["scale"]), p.stem, p))
     return out
 
 
@@ -46,12 +62,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scales", nargs="+", type=int, default=[2, 3, 4])
     ap.add_argument("--arch", nargs="+", help="only these networks")
     ap.add_argument("--degrade", nargs="+", default=["clean", "realistic"])
+    ap.add_argument("--size", type=int, default=HR_SIZE, help="side of the original face crops")
+    ap.add_argument("--weights", type=Path, nargs="+", default=[], help="extra weights files")
+    ap.add_argument("--no-shipped", action="store_true", help="only the --weights files")
     ap.add_argument("--json", metavar="PATH")
     a = ap.parse_args(argv)
+    if bad := [s for s in a.scales if a.size % s]:
+        print(f"--size {a.size} is not divisible by scale {bad[0]}", file=sys.stderr)
+        return 2
     paths = find_images(a.data)
     if a.holdout:
         paths = [p for p in paths if is_validation(p)]
-    crops = face_crops(paths).crops
+    crops = face_crops(paths, size=a.size).crops
     if len(crops) < 2:
         print(f"only {len(crops)} face crops found", file=sys.stderr)
         return 2
@@ -60,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     originals = np.array([ident.embed(hr, m) for hr, m in zip(crops, marks, strict=True)])
     rows = []
     for scale in a.scales:
-        sets = shipped([scale], a.arch)
+        sets = [] if a.no_shipped else shipped([scale], a.arch)
+        sets += [c for c in candidates(a.weights) if c[1] == scale]
         bic_fn = classic_methods(scale)["bicubic"]
         for degrade in a.degrade:
             rng = np.random.default_rng(0)  # as streamsr eval: the same LR for every method
@@ -74,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                     np.mean([psnr_y(b, hr, shave=scale) for b, hr in zip(bic, crops, strict=True)])
                 )
             }
-            for arch, s, variant in sets:
-                e = load_enhancer(s, arch=arch, variant=variant, backend="auto")
+            for arch, s, variant, path in sets:
+                e = load_enhancer(s, arch=arch, weights=path, backend="auto")
                 srs = [e.enhance([lr])[0] for lr in lrs]
                 key = f"{arch}/{variant}"
                 emb[key] = np.array([ident.embed(x, m) for x, m in zip(srs, marks, strict=True)])
