@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import torch
 
+from streamsr._check import check_int
 from streamsr._errors import ConfigError, WeightsError
 from streamsr.enhance._auto import FIRST_CROPS, VariantChooser
 from streamsr.enhance._resize import upscale_bicubic
@@ -534,6 +535,7 @@ def load_enhancer(
     backend: BackendName | str = "auto",
     buckets: bool | None = None,
     max_batch: int = MAX_BATCH,
+    threads: int | None = None,
 ) -> Enhancer:
     """Load an enhancer (an SRCNN, or an FSRCNN computing at the low resolution).
 
@@ -552,17 +554,24 @@ def load_enhancer(
     ``"tensorrt"`` (extra ``tensorrt``; fp16 engines cached on disk), or ``"auto"``: TensorRT,
     else CUDA graphs on a GPU; ONNX Runtime, else eager on the CPU. ``buckets`` pads crops to
     fixed square sizes so that mixed sizes batch together (default: on for the backends that
-    need fixed shapes). ``max_batch`` caps the crops per network call.
+    need fixed shapes). ``max_batch`` caps the crops per network call. ``threads``: ONNX
+    Runtime's intra-op threads on the CPU (None: ``torch.get_num_threads()``).
     """
     check_backend_name(str(backend))
     resolve_device(str(device))  # validates
+    check_int("threads", threads, 1, 1024, none=True)
     if variant == "auto":
         if weights is not None:
             log.info("variant auto: --weights names one file, which is used as is")
             variant = "video"
         else:
             kw: dict[str, Any] = dict(
-                arch=arch, device=device, backend=backend, buckets=buckets, max_batch=max_batch
+                arch=arch,
+                device=device,
+                backend=backend,
+                buckets=buckets,
+                max_batch=max_batch,
+                threads=threads,
             )
             return AutoEnhancer(
                 load_enhancer(scale, variant="clean", **kw),
@@ -571,7 +580,7 @@ def load_enhancer(
     name, dev = resolve_backend(str(backend), str(device))
     model, meta = load_model(scale, arch=arch, variant=str(variant), weights=weights)
     meta["variant"] = str(variant) if weights is None else f"file {Path(weights).name}"
-    impl = make_backend(name, model, dev, arch=meta["arch"], scale=scale)
+    impl = make_backend(name, model, dev, arch=meta["arch"], scale=scale, threads=threads)
     fixed = bool(getattr(impl, "fixed_shapes", False))
     enhancer = Enhancer(
         impl,

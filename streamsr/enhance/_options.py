@@ -53,12 +53,13 @@ class EnhanceOptions:
                     f"give one of them, not both"
                 )
 
-    def load(self, *, live: bool, tiers: bool = True) -> Any:
+    def load(self, *, live: bool, tiers: bool = True, threads: int | None = None) -> Any:
         """The :class:`~streamsr.Enhancer` these options name; with neither ``arch`` nor
         ``weights``, the network of the quality (default: the mode's,
         :func:`~streamsr.enhance.default_arch`), and where that quality gives large faces a
         cheaper one (``best``), both (:class:`~streamsr.enhance._enhancer.TieredEnhancer`;
-        ``tiers=False``: the main one alone)."""
+        ``tiers=False``: the main one alone). ``threads``: the network's intra-op threads on
+        the CPU (:func:`~streamsr.enhance.load_enhancer`)."""
         from streamsr.enhance._enhancer import (
             DEFAULT_QUALITY,
             LARGE_FACE_QUALITY,
@@ -75,6 +76,7 @@ class EnhanceOptions:
                 weights=self.weights,
                 variant=self.variant,
                 backend=self.backend,
+                threads=threads,
             )
 
         if self.arch is not None or self.weights is not None:

@@ -40,7 +40,7 @@ from streamsr.runtime._metrics import Metrics, MetricsServer, Stats
 from streamsr.runtime._options import OUTPUT_DEFAULTS, PipelineOptions, check_file_run
 from streamsr.runtime._outputs import Fanout, OutputLoop
 from streamsr.runtime._stages import ComposeStage, EnhanceStage, FaceStage, Work
-from streamsr.runtime._threads import END, QueuePolicy, Stage, get, make_queue
+from streamsr.runtime._threads import END, QueuePolicy, Stage, get, make_queue, network_threads
 from streamsr.sinks import OutputSpec
 from streamsr.sinks._options import check_output_size, output_specs
 from streamsr.sources import LIVE_TIME_BASE, LiveSource, SourceEvent
@@ -147,7 +147,7 @@ class Pipeline:
     def _load_enhancer(self, enhancer: Any) -> Any:
         e = self.options.enhance
         if enhancer is None:
-            return e.load(live=self.live)
+            return e.load(live=self.live, threads=network_threads())
         if int(enhancer.scale) != e.scale:
             raise ConfigError(f"the enhancer is x{enhancer.scale}, the options say x{e.scale}")
         return enhancer

@@ -37,6 +37,7 @@ from streamsr.runtime._config import (
     read_toml,
 )
 from streamsr.runtime._shared import SharedEnhancer
+from streamsr.runtime._threads import network_threads
 from streamsr.runtime._webapp import WebServer, is_loopback
 from streamsr.runtime._webview import CameraView
 
@@ -295,7 +296,8 @@ class Site:
         opts = cfg.options.enhance  # cameras with equal [enhance] share one network
         shared = self._shared.get(opts)
         if shared is None:
-            e = opts.load(live=True, tiers=False)  # one network, batched across cameras
+            # one network, batched across cameras
+            e = opts.load(live=True, tiers=False, threads=network_threads())
             enhancers = getattr(e, "enhancers", None)  # variant auto: both weight sets
             shared = SharedEnhancer(enhancers or {opts.variant: e}, auto=enhancers is not None)
             self._shared[opts] = shared

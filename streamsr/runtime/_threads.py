@@ -11,6 +11,7 @@ queue drops the oldest item, counted; for live streams, where the newest frame w
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -22,6 +23,23 @@ QueuePolicy = Literal["block", "drop_oldest"]
 log = logging.getLogger(__name__)
 
 POLL_S = 0.1
+
+
+def network_threads() -> int:
+    """Intra-op threads for the network of a pipeline: half the CPUs this process may run on,
+    at least one.
+
+    The decoder, detector, compose and encoder run on their own threads beside the network, so
+    a network that also spreads each call over every core only makes them wait for each other.
+    On the 2-core machine (one thread instead of two, the close-up clip as a file, three runs
+    each): 35.6-36.5 fps against 32.6-33.7; the videoconf close face at 640x480 live: p95 95
+    against 115 ms, at 1280x720 126 against 157 ms with 1 against 7 frames dropped (one run).
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // 2)
 
 
 class _End:

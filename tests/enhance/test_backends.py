@@ -100,6 +100,23 @@ def test_auto_picks_an_available_backend_and_logs_it(
     assert repr(e).startswith("Enhancer(") and name in repr(e)
 
 
+@pytest.mark.parametrize("threads", [1, 3])
+def test_onnxruntime_runs_the_threads_it_is_given(weights: Path, threads: int) -> None:
+    need("onnxruntime")
+    e = load_enhancer(SCALE, weights=weights, backend="onnxruntime", threads=threads)
+    for session in (e.backend._session, e.backend._residual):  # type: ignore[attr-defined]
+        assert session.get_session_options().intra_op_num_threads == threads
+    default = load_enhancer(SCALE, weights=weights, backend="onnxruntime")
+    opts = default.backend._session.get_session_options()  # type: ignore[attr-defined]
+    assert opts.intra_op_num_threads == torch.get_num_threads()
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True])
+def test_threads_must_be_a_positive_int(weights: Path, threads: object) -> None:
+    with pytest.raises(ConfigError, match="threads must be an integer"):
+        load_enhancer(SCALE, weights=weights, threads=threads)  # type: ignore[arg-type]
+
+
 def test_unknown_backend_is_a_config_error_listing_the_choices(weights: Path) -> None:
     with pytest.raises(ConfigError, match="auto, tensorrt, cuda, compile, onnxruntime, cpu"):
         load_enhancer(SCALE, weights=weights, backend="openvino")

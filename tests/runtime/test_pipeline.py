@@ -293,3 +293,19 @@ def test_enhanced_faces_are_closer_to_the_truth_than_bicubic(tmp_path: Path, nam
         sl = (slice(y0, y1), slice(x0, x1))
         gain.append(psnr_y(sr[sl], hr[sl], shave=0) - psnr_y(bic[sl], hr[sl], shave=0))
     assert np.mean(gain) > 0.3, gain
+
+
+def test_the_pipeline_gives_its_network_the_threads_beside_its_other_stages(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("onnxruntime")
+    from streamsr.runtime import _pipeline
+
+    monkeypatch.setattr(_pipeline, "network_threads", lambda: 1)
+    with Pipeline(
+        clip, tmp_path / "out.mp4", scale=2, device="cpu", arch="espcn-s", backend="onnxruntime"
+    ) as p:
+        session = p.enhancer.backend._session
+        assert session.get_session_options().intra_op_num_threads == 1
+        stats = p.run()
+    assert stats.frames_out == stats.frames_in > 0

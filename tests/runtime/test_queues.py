@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from streamsr.runtime._threads import END, LatestQueue, Stage, make_queue, put
+from streamsr.runtime import _threads
+from streamsr.runtime._threads import END, LatestQueue, Stage, make_queue, network_threads, put
 
 
 def test_latest_queue_drops_the_oldest() -> None:
@@ -66,3 +67,13 @@ def test_a_failing_stage_keeps_its_error_and_sets_stop() -> None:
     put(inbox, 1, stop)
     stage.join(timeout=30)
     assert stop.is_set() and isinstance(stage.error, RuntimeError)
+
+
+@pytest.mark.parametrize(("cpus", "threads"), [(1, 1), (2, 1), (3, 1), (4, 2), (16, 8)])
+def test_the_network_gets_half_the_cpus_the_process_may_use(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, threads: int
+) -> None:
+    monkeypatch.setattr(
+        _threads.os, "sched_getaffinity", lambda _pid: set(range(cpus)), raising=False
+    )
+    assert network_threads() == threads

@@ -205,14 +205,15 @@ def _finish(
 class OnnxRuntimeBackend:
     """ONNX Runtime, fp32: the CPU execution provider, or CUDA's on a CUDA ``device``.
 
-    Intra-op threads follow ``torch.get_num_threads()`` so that both runtimes share one
-    setting; spinning is off (:data:`ALLOW_SPINNING`).
+    Intra-op threads: ``threads``, or ``torch.get_num_threads()`` so that both runtimes share
+    one setting (a pipeline asks for fewer: :func:`streamsr.runtime.network_threads`); spinning
+    is off (:data:`ALLOW_SPINNING`).
     """
 
     name = "onnxruntime"
     fixed_shapes = False
 
-    def __init__(self, model: Network, *, device: torch.device) -> None:
+    def __init__(self, model: Network, *, device: torch.device, threads: int | None = None) -> None:
         ort = import_onnxruntime()
         self.device = device
         if device.type == "cuda":
@@ -232,7 +233,7 @@ class OnnxRuntimeBackend:
         else:
             providers = ["CPUExecutionProvider"]
         so = ort.SessionOptions()
-        so.intra_op_num_threads = torch.get_num_threads()
+        so.intra_op_num_threads = torch.get_num_threads() if threads is None else int(threads)
         so.inter_op_num_threads = 1
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.add_session_config_entry(

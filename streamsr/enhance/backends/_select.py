@@ -98,9 +98,18 @@ def resolve_backend(backend: str, device: str) -> tuple[str, torch.device]:
 
 
 def make_backend(
-    backend: str, model: Network, device: torch.device, *, arch: str, scale: int
+    backend: str,
+    model: Network,
+    device: torch.device,
+    *,
+    arch: str,
+    scale: int,
+    threads: int | None = None,
 ) -> Backend:
-    """Build the named (concrete, not ``auto``) backend around a copy of ``model``."""
+    """Build the named (concrete, not ``auto``) backend around a copy of ``model``.
+
+    ``threads``: ONNX Runtime's intra-op threads on the CPU (None: ``torch.get_num_threads()``);
+    eager PyTorch has one process-wide pool, and the GPU backends need none."""
     device = indexed_device(device)
     model = copy.deepcopy(model)  # backends convert their model in place (device, dtype, layout)
     if backend == "cpu":
@@ -110,7 +119,7 @@ def make_backend(
     if backend == "onnxruntime":
         from streamsr.enhance.backends._onnx import OnnxRuntimeBackend
 
-        return OnnxRuntimeBackend(model, device=device)
+        return OnnxRuntimeBackend(model, device=device, threads=threads)
     if backend == "compile":
         from streamsr.enhance.backends._compile import CompileBackend
 
