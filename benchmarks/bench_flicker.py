@@ -26,7 +26,7 @@ from streamsr import Pipeline
 from streamsr.compose import upscale_frame
 from streamsr.enhance._color import luma_studio
 from streamsr.enhance._srcnn import ARCHS
-from streamsr.faces import FaceDetector
+from streamsr.faces import CROP_ENLARGE, FaceDetector
 from streamsr.training import psnr
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/video/talking_heads/news_1.mp4"
@@ -52,6 +52,7 @@ def measure(
     weights: str | None = None,
     temporal: bool = True,
     reuse_every: int = 1,
+    crop_enlarge: float = CROP_ENLARGE,
 ) -> dict[str, object]:
     hr = _decode(src, frames)
     h, w = (hr[0].shape[0] // scale) * scale, (hr[0].shape[1] // scale) * scale
@@ -76,6 +77,7 @@ def measure(
             weights=weights,
             temporal=temporal,
             reuse_every=reuse_every,
+            crop_enlarge=crop_enlarge,
         ) as p:
             sr = [f.rgb24 for f in p]
             used = p.stats.variant
@@ -115,6 +117,7 @@ def measure(
         "temporal": temporal,
         "reuse_every": reuse_every,
         "faces_reused": reused,
+        "crop_enlarge": crop_enlarge,
         "flicker_enhanced": round(m["enhanced"], 4),
         "flicker_bicubic": round(m["bicubic"], 4),
         "flicker_truth": round(m["hr"], 4),
@@ -150,6 +153,12 @@ def main() -> int:
         default=1,
         help="large faces through the network every N frames (the pipeline's reuse_every)",
     )
+    ap.add_argument(
+        "--crop-enlarge",
+        type=float,
+        default=CROP_ENLARGE,
+        help="enhanced crop side over the face box side (the pipeline's crop_enlarge)",
+    )
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     rows = [
@@ -162,6 +171,7 @@ def main() -> int:
             weights=a.weights,
             temporal=a.temporal,
             reuse_every=a.reuse_every,
+            crop_enlarge=a.crop_enlarge,
         )
         for p in a.input
     ]
@@ -177,6 +187,7 @@ def main() -> int:
             f"{Path(str(r['input'])).stem:<18}{r['flicker_ratio']:>16.3f}{r['truth_ratio']:>11.3f}"
             f"{r['temporal_err_ratio']:>18.3f}{r['psnr_y_enhanced']:>12.2f}{r['psnr_y_bicubic']:>8.2f}"
             f"  {r['arch']} {r['variant_used']} reuse {r['reuse_every']} ({r['faces_reused']})"
+            f" crop {r['crop_enlarge']:g}"
         )
     return 0
 

@@ -22,7 +22,7 @@ from streamsr._frame import Faces, Frame
 from streamsr.compose import ResidualSmoother, compose, mark
 from streamsr.compose._options import ComposeOptions
 from streamsr.faces import FaceTracker, SceneCutDetector, square_boxes
-from streamsr.faces._boxes import CROP_ENLARGE, MIN_CROP_PX
+from streamsr.faces._boxes import MIN_CROP_PX
 from streamsr.faces._options import FaceOptions
 from streamsr.runtime._budget import Budget
 from streamsr.runtime._metrics import Metrics
@@ -89,6 +89,7 @@ class FaceStage:
         self.detector = detector
         self.metrics = metrics
         self.detect_every = options.detect_every
+        self.crop_enlarge = options.crop_enlarge
         self.tracker = FaceTracker()
         self.scenecut = SceneCutDetector()
         self._seen = 0  # frames this stage has seen (live runs drop frames before it)
@@ -110,7 +111,7 @@ class FaceStage:
         else:
             faces = self.tracker.predict()
         if len(faces):
-            boxes = square_boxes(faces.xyxy, enlarge=CROP_ENLARGE, size_wh=f.size_wh)
+            boxes = square_boxes(faces.xyxy, enlarge=self.crop_enlarge, size_wh=f.size_wh)
             keep = (boxes[:, 2] - boxes[:, 0]) >= MIN_CROP_PX
             faces = faces.with_crops(boxes)[keep]
         self.metrics.time("detect", time.perf_counter() - t)

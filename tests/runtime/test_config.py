@@ -11,6 +11,7 @@ import pytest
 
 from streamsr import ConfigError, MissingExtraError, SourceError
 from streamsr.cli import build_parser
+from streamsr.faces import CROP_ENLARGE
 from streamsr.runtime import Metrics, MetricsServer, load_pipeline
 from streamsr.sources import CameraOptions, LiveSource, is_live
 from streamsr.sources._live import input_spec, parse_camera
@@ -99,6 +100,7 @@ def test_pipeline_choices() -> None:
     assert v.outputs[0].kind == "virtualcam" and v.options.compose.output_size == "input"
     ms = v.options.runtime.max_latency_ms
     assert ms is not None and ms <= 100
+    assert v.options.faces.crop_enlarge < s.options.faces.crop_enlarge == CROP_ENLARGE
     t = load_pipeline(ROOT / "pipelines" / "transcode.toml")
     assert t.mode == "offline"
 
@@ -128,6 +130,10 @@ MINIMAL = '[input]\nlocation = "rtsp://cam/x"\n\n[[output]]\nlocation = "out.mp4
         (MINIMAL + "\n[enhance]\nmark = 1\n", r"\[enhance\] mark must be true or false"),
         (MINIMAL + "\n[compose]\nmark = 1\n", r"\[compose\] mark must be true or false"),
         (MINIMAL + "\n[faces]\ndetect_every = 0\n", r"detect_every must be an integer in"),
+        (
+            MINIMAL + "\n[faces]\ncrop_enlarge = 0.8\n",
+            r"crop_enlarge must be a number in \[1, 3\]",
+        ),
         (MINIMAL + '\n[enhance]\nbackend = "gpu"\n', r"backend must be one of 'auto'"),
         (
             MINIMAL + '\n[live]\nmax_latency_ms = "fast"\n',
