@@ -80,10 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     ident = IdentityModel()
     marks = [ident.landmarks(hr) for hr in crops]
     originals = np.array([ident.embed(hr, m) for hr, m in zip(crops, marks, strict=True)])
+    extra = candidates(a.weights)
     rows = []
     for scale in a.scales:
         sets = [] if a.no_shipped else shipped([scale], a.arch)
-        sets += [c for c in candidates(a.weights) if c[1] == scale]
+        sets += [c for c in extra if c[1] == scale]
         bic_fn = classic_methods(scale)["bicubic"]
         for degrade in a.degrade:
             rng = np.random.default_rng(0)  # as streamsr eval: the same LR for every method
