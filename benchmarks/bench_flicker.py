@@ -1,13 +1,20 @@
 """Flicker and fidelity of the enhanced faces against the truth, on a talking head.
 
-The clip is downscaled by ``--scale`` (area resampling, kept lossless), enhanced back by the
-pipeline, and compared with the original frames inside the face box (detected on the original):
+The clip is downscaled by ``--scale`` (area resampling; kept lossless, or with ``--crf N``
+encoded as H.264 the way cameras and encoders stream it: libx264 yuv420p at that CRF, P and B
+frames; ``--blur SIGMA``: a Gaussian blur of the original before the downscale, the optics), enhanced back
+by the pipeline, and compared with the original frames inside the face box (detected on the
+original). Bicubic is the bicubic upscale of the frames the pipeline decoded.
 
   flicker       mean |X[t+1] - X[t]| in the box, for X = enhanced, bicubic, truth
   temporal err  mean |(X[t+1] - X[t]) - (HR[t+1] - HR[t])|: change that the truth does not have
   PSNR-Y        per frame, in the box
 
-    python benchmarks/bench_flicker.py --input talking_head.mp4 [--scale 2] [--frames 90] [--json]
+  bpp           bits per pixel of the downscaled stream (``--crf``: how compressed it is)
+  face QP       the H.264 quantiser over the faces, as ``--variant auto`` read it
+
+    python benchmarks/bench_flicker.py --input talking_head.mp4 [--scale 2] [--frames 90]
+        [--crf 30] [--blur 1.0] [--variant auto|clean|video] [--json]
 """
 
 from __future__ import annotations
@@ -42,6 +49,26 @@ def _decode(path: Path, n: int) -> list[np.ndarray]:
     return out
 
 
+def _encode(path: Path, lr: list[np.ndarray], crf: int | None) -> int:
+    """Write ``lr`` as ``path``: FFV1 (lossless), or H.264 at ``crf``; returns its video bits."""
+    h, w = lr[0].shape[:2]
+    bits = 0
+    with av.open(str(path), "w") as c:
+        if crf is None:
+            s = c.add_stream("ffv1", rate=25)
+            s.pix_fmt = "bgr0"
+        else:
+            s = c.add_stream("libx264", rate=25, options={"crf": str(crf), "preset": "medium"})
+            s.pix_fmt = "yuv420p"
+        s.width, s.height = w, h
+        frames = [av.VideoFrame.from_ndarray(f, format="rgb24") for f in lr]
+        for f in [*frames, None]:
+            for pkt in s.encode(f):
+                bits += 8 * pkt.size
+                c.mux(pkt)
+    return bits
+
+
 def measure(
     src: Path,
     *,
@@ -53,21 +80,20 @@ def measure(
     temporal: bool = True,
     reuse_every: int = 1,
     crop_enlarge: float = CROP_ENLARGE,
+    crf: int | None = None,
+    blur: float = 0.0,
 ) -> dict[str, object]:
     hr = _decode(src, frames)
-    h, w = (hr[0].shape[0] // scale) * scale, (hr[0].shape[1] // scale) * scale
+    m = 2 * scale  # even low-resolution sides (yuv420p)
+    h, w = (hr[0].shape[0] // m) * m, (hr[0].shape[1] // m) * m
     hr = [np.ascontiguousarray(f[:h, :w]) for f in hr]
-    lr = [cv2.resize(f, (w // scale, h // scale), interpolation=cv2.INTER_AREA) for f in hr]
+    optics = [cv2.GaussianBlur(f, (0, 0), blur) for f in hr] if blur > 0 else hr
+    lr = [cv2.resize(f, (w // scale, h // scale), interpolation=cv2.INTER_AREA) for f in optics]
     with tempfile.TemporaryDirectory() as d:
         lr_path = Path(d) / "lr.mkv"
-        with av.open(str(lr_path), "w") as c:
-            s = c.add_stream("ffv1", rate=25)
-            s.width, s.height, s.pix_fmt = w // scale, h // scale, "bgr0"
-            for f in lr:
-                for pkt in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                    c.mux(pkt)
-            for pkt in s.encode(None):
-                c.mux(pkt)
+        bits = _encode(lr_path, lr, crf)
+        if crf is not None:  # the pipeline and bicubic both start from the decoded frames
+            lr = _decode(lr_path, len(lr))
         with Pipeline(
             lr_path,
             None,
@@ -83,7 +109,9 @@ def measure(
             used = p.stats.variant
             used_arch = p.enhancer.arch
             reused = p.stats.faces_reused
+            face_qp = p.stats.degradation.get("qp")
     bic = [upscale_frame(f, scale) for f in lr]
+    bpp = bits / (len(lr) * lr[0].shape[0] * lr[0].shape[1])
     with FaceDetector() as det:
         boxes = [det.detect(f, 40 * i).xyxy for i, f in enumerate(hr)]
     ys = {
@@ -118,6 +146,10 @@ def measure(
         "reuse_every": reuse_every,
         "faces_reused": reused,
         "crop_enlarge": crop_enlarge,
+        "crf": crf,
+        "blur": blur,
+        "bpp": round(bpp, 4),
+        "face_qp": face_qp,
         "flicker_enhanced": round(m["enhanced"], 4),
         "flicker_bicubic": round(m["bicubic"], 4),
         "flicker_truth": round(m["hr"], 4),
@@ -159,8 +191,14 @@ def main() -> int:
         default=CROP_ENLARGE,
         help="enhanced crop side over the face box side (the pipeline's crop_enlarge)",
     )
+    ap.add_argument("--crf", type=int, help="encode the downscaled clip as H.264 at this CRF")
+    ap.add_argument("--blur", type=float, default=0.0, help="Gaussian sigma before the downscale")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
+    if a.crf is not None and not 0 <= a.crf <= 51:
+        ap.error(f"--crf must be 0..51, got {a.crf}")
+    if a.blur < 0:
+        ap.error(f"--blur must be >= 0, got {a.blur}")
     rows = [
         measure(
             p,
@@ -172,6 +210,8 @@ def main() -> int:
             temporal=a.temporal,
             reuse_every=a.reuse_every,
             crop_enlarge=a.crop_enlarge,
+            crf=a.crf,
+            blur=a.blur,
         )
         for p in a.input
     ]
@@ -187,7 +227,7 @@ def main() -> int:
             f"{Path(str(r['input'])).stem:<18}{r['flicker_ratio']:>16.3f}{r['truth_ratio']:>11.3f}"
             f"{r['temporal_err_ratio']:>18.3f}{r['psnr_y_enhanced']:>12.2f}{r['psnr_y_bicubic']:>8.2f}"
             f"  {r['arch']} {r['variant_used']} reuse {r['reuse_every']} ({r['faces_reused']})"
-            f" crop {r['crop_enlarge']:g}"
+            f" crop {r['crop_enlarge']:g}, {r['bpp']:.3f} bpp, face QP {r['face_qp']}"
         )
     return 0
 

@@ -25,11 +25,8 @@ import argparse
 import json
 import math
 import sys
-from fractions import Fraction
 from pathlib import Path
 
-import av
-import cv2
 import numpy as np
 from PIL import Image
 
@@ -69,26 +66,8 @@ def draw(rng: np.random.Generator) -> tuple[Degradation, int | None]:
 def h264_inter(lr: np.ndarray, crf: int, rng: np.random.Generator, frames: int = 8) -> np.ndarray:
     """The last frame of a short libx264 clip (P/B frames, deblocking: as cameras stream) of
     ``lr`` drifting by whole pixels, so that most of it is predicted from earlier frames."""
-    h, w = lr.shape[:2]
-    H, W = -(-h // 2) * 2, -(-w // 2) * 2  # yuv420p wants even sides
-    enc = av.CodecContext.create("libx264", "w")
-    enc.width, enc.height, enc.pix_fmt = W, H, "yuv420p"
-    enc.time_base = Fraction(1, 25)
-    enc.options = {"crf": str(int(crf)), "preset": "veryfast"}
-    dx, dy = int(rng.integers(-1, 2)), int(rng.integers(-1, 2))
-    packets = []
-    for i in range(frames):
-        shift = np.float32([[1, 0, dx * (i - frames + 1)], [0, 1, dy * (i - frames + 1)]])
-        img = cv2.warpAffine(lr, shift, (w, h), borderMode=cv2.BORDER_REPLICATE)
-        img = cv2.copyMakeBorder(img, 0, H - h, 0, W - w, cv2.BORDER_REPLICATE)
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-        vf.pts = i
-        packets += list(enc.encode(vf))
-    packets += list(enc.encode(None))
-    dec = av.CodecContext.create("h264", "r")
-    decoded = [f for p in packets for f in dec.decode(p)] + list(dec.decode(None))
-    last = max(decoded, key=lambda f: f.pts if f.pts is not None else -1)
-    return np.ascontiguousarray(last.to_ndarray(format="rgb24")[:h, :w])
+    motion = (float(rng.integers(-1, 2)), float(rng.integers(-1, 2)))
+    return h264([lr], crf, frames=frames, motion_xy=motion)[0]
 
 
 def hr_faces(roots: list[str], limit: int) -> list[np.ndarray]:

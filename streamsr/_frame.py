@@ -21,6 +21,11 @@ class Frame:
     ``discontinuity`` marks the first frame after a break in the picture: a reconnected live
     input (set by the source) or a scene cut (set by the face stage). Tracks and temporal
     smoothing start over there.
+    ``qp``: where the decoder exports it (H.264, a source opened with ``qp=True``), the
+    quantiser of every 16-pixel macroblock, ``(ceil(H / 16), ceil(W / 16))`` uint8 in the
+    picture's orientation: how coarsely the encoder coded each part of the frame (0-51; higher
+    is coarser; zeros for a codec that stores the picture without loss, FFV1 and the like).
+    ``None`` elsewhere.
     """
 
     rgb24: np.ndarray
@@ -28,6 +33,7 @@ class Frame:
     time_base: Fraction
     index: int
     discontinuity: bool = False
+    qp: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         a = self.rgb24
@@ -40,6 +46,17 @@ class Frame:
             raise ValueError(f"Frame.pts must be an integer, got {self.pts!r}")
         if not isinstance(self.time_base, Fraction) or self.time_base <= 0:
             raise ValueError(f"Frame.time_base must be a positive Fraction, got {self.time_base!r}")
+        if self.qp is not None and (not isinstance(self.qp, np.ndarray) or self.qp.ndim != 2):
+            raise ValueError(f"Frame.qp must be a 2-D array or None, got {type(self.qp).__name__}")
+
+    def face_qp(self, box_xyxy: tuple[int, int, int, int]) -> float | None:
+        """The mean macroblock quantiser under ``box_xyxy`` (pixels, x1/y1 exclusive), or None
+        without a ``qp`` map."""
+        if self.qp is None:
+            return None
+        x0, y0, x1, y1 = (int(v) for v in box_xyxy)
+        mb = self.qp[max(0, y0) // 16 : -(-y1 // 16), max(0, x0) // 16 : -(-x1 // 16)]
+        return float(mb.mean()) if mb.size else None
 
     @property
     def size_wh(self) -> tuple[int, int]:

@@ -27,6 +27,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             init=Path(args.init) if args.init else None,
             degrade=args.degrade,
             clean_fraction=args.clean_fraction,
+            h264_inter=args.h264_inter,
             folder_weights=tuple(args.folder_weight or ()),
             lr=args.lr,
             val_every_s=args.val_every,
@@ -84,6 +85,14 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=0.3,
         help="share of clean samples in --degrade realistic or video (default 0.3)",
+    )
+    p.add_argument(
+        "--h264-inter",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="share of the H.264 batches coded as the last frame of a short moving clip (P/B "
+        "frame, as streams are) instead of one intra frame (default 0)",
     )
     p.add_argument(
         "--folder-weight",

@@ -17,7 +17,15 @@ pixels the network sees), each a published method written out in a few lines of 
 
 :class:`VariantChooser` folds them into the probability that the ``video`` weights beat the
 ``clean`` ones on such a face, a logistic model fitted by ``benchmarks/calibrate_variant.py``
-on held-out training faces degraded at random strengths (never on the evaluation faces). It
+on held-out training faces degraded at random strengths (never on the evaluation faces).
+
+Where the decoder says how coarsely it coded the faces (H.264: the macroblock QPs under the
+face box, :attr:`streamsr.Frame.qp`; zeros for codecs without loss such as FFV1), that is read
+too: the pixel measures guess compression from its traces and miss the smooth, deblocked look
+of motion-predicted frames, the QP is the compression itself. A face coded coarser than
+:data:`QP_VIDEO` gets the ``video`` weights whatever the pixels say (:func:`qp_probability`);
+one coded without loss (QP at most :data:`QP_LOSSLESS`) the ``clean`` ones; in between the
+pixels choose (blur and noise come from the camera, not the codec). It
 starts from the ``video`` weights (the safe choice for real footage), decides once
 :data:`FIRST_CROPS` crops are measured, then follows the stream slowly and switches only past
 a margin (hysteresis), so that the weights do not flip back and forth.
@@ -57,6 +65,20 @@ COEF: dict[str, float] = {
     "noise": 1.0323,
 }
 BIAS = -26.8989
+QP_VIDEO = 12.0
+"""H.264 QP over the face from which the video weights are taken whatever the pixels say
+(p(video) 0.5 here, 0.88 two steps above; :func:`qp_probability`). Measured with
+``benchmarks/bench_flicker.py --crf C`` (four talking heads, x2, espcn, CRF 4-30): from CRF 8
+(face QP 9-13) up the video weights beat the clean ones on every clip (by 0.01-0.42 dB); at
+CRF 4 (face QP 7-9) on three of four (-0.01 to +0.13 dB). Set a few steps above the lowest QP
+where they always won (README, Weights chosen from the input)."""
+QP_SLOPE = 1.0
+"""Logit per QP step around :data:`QP_VIDEO`."""
+QP_LOSSLESS = 1.0
+"""A face QP at most this: coded without loss (x264's lossless mode is QP 0; codecs that do not
+quantise read as 0): the clean weights, which beat the video ones on all four lossless
+talking heads (by 0.16-0.64 dB), where the pixel measures gave one of them the video weights
+(news_3: the source's own compression, which is in the truth, read as damage)."""
 DECIDE_AT = 0.5
 """The video weights are taken from this p(video) up. On held-out faces 0.5 lost the least
 against the hindsight choice (0.125 dB; 0.4: 0.130, 0.3: 0.178), and it gave the clean weights
@@ -151,22 +173,44 @@ def video_probability(features: dict[str, float]) -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
+def qp_probability(qp: float) -> float:
+    """How surely a face coded at H.264 ``qp`` is better served by the ``video`` weights:
+    0.5 at :data:`QP_VIDEO`, rising :data:`QP_SLOPE` logits per QP step."""
+    z = QP_SLOPE * (qp - QP_VIDEO)
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def combined_probability(features: dict[str, float], qp: float | None) -> float:
+    """p(video) from the pixels; where the codec's QP is known, raised by a coarse one and 0
+    for a face coded without loss."""
+    p = video_probability(features)
+    if qp is None:
+        return p
+    if qp <= QP_LOSSLESS:
+        return 0.0
+    return max(p, qp_probability(qp))
+
+
 @dataclass(frozen=True, slots=True)
 class Estimate:
-    """What the chooser believes now: the running measures, ``p_video``, the crops measured."""
+    """What the chooser believes now: the running measures, the faces' H.264 QP (None where
+    the decoder gave none), ``p_video``, the crops measured."""
 
     features: dict[str, float]
     p_video: float
     crops: int
     variant: str
     switches: int
+    qp: float | None = None
 
     def describe(self) -> str:
         f = self.features
+        qp = "" if self.qp is None else f", face QP {self.qp:.1f}"
         return (
             f"blockiness {f.get('blockiness', 0):.2f}, flatness {f.get('flatness', 0):.2f}, "
             f"blur {f.get('blur', 0):.2f}, "
-            f"noise {f.get('noise', 0):.1f}; p(video) {self.p_video:.2f} over {self.crops} crops"
+            f"noise {f.get('noise', 0):.1f}{qp}; p(video) {self.p_video:.2f} over "
+            f"{self.crops} crops"
         )
 
 
@@ -181,12 +225,18 @@ class VariantChooser:
         self._n = 0
         self._sum = dict.fromkeys(FEATURES, 0.0)
         self._ema: dict[str, float] = {}
+        self._qp_sum, self._qp_n = 0.0, 0
+        self._qp: float | None = None  # running face QP once decided
 
     def observe(
-        self, crops: Sequence[np.ndarray], origins: Sequence[tuple[int, int]] | None = None
+        self,
+        crops: Sequence[np.ndarray],
+        origins: Sequence[tuple[int, int]] | None = None,
+        qps: Sequence[float | None] | None = None,
     ) -> None:
         """Measure the largest crop of one call, when it is this call's turn. ``origins``:
-        each crop's top-left pixel in its frame (None: the crops are whole images)."""
+        each crop's top-left pixel in its frame (None: the crops are whole images); ``qps``:
+        each face's H.264 QP (None: not known)."""
         self._calls += 1
         if self.decided and self._calls % MEASURE_EVERY:
             return
@@ -194,23 +244,29 @@ class VariantChooser:
         if not big:
             return
         i = max(big, key=lambda k: crops[k].shape[0] * crops[k].shape[1])
-        self.update(measure(crops[i], origins[i] if origins is not None else (0, 0)))
+        qp = qps[i] if qps is not None else None
+        self.update(measure(crops[i], origins[i] if origins is not None else (0, 0)), qp)
 
-    def update(self, features: dict[str, float]) -> None:
+    def update(self, features: dict[str, float], qp: float | None = None) -> None:
         self._n += 1
         if not self.decided:
             for k in FEATURES:
                 self._sum[k] += features[k]
+            if qp is not None:
+                self._qp_sum += qp
+                self._qp_n += 1
             if self._n >= FIRST_CROPS:
                 self._ema = {k: self._sum[k] / self._n for k in FEATURES}
+                self._qp = self._qp_sum / self._qp_n if self._qp_n else None
                 self.decided = True
-                self._set(
-                    "video" if video_probability(self._ema) >= DECIDE_AT else "clean", "chose"
-                )
+                p = combined_probability(self._ema, self._qp)
+                self._set("video" if p >= DECIDE_AT else "clean", "chose")
             return
         for k in FEATURES:
             self._ema[k] += SLOW_EMA * (features[k] - self._ema[k])
-        p = video_probability(self._ema)
+        if qp is not None:
+            self._qp = qp if self._qp is None else self._qp + SLOW_EMA * (qp - self._qp)
+        p = combined_probability(self._ema, self._qp)
         if self.variant == "clean" and p > DECIDE_AT + SWITCH_MARGIN:
             self._set("video", "switched to")
         elif self.variant == "video" and p < DECIDE_AT - SWITCH_MARGIN:
@@ -227,20 +283,22 @@ class VariantChooser:
         e = self.estimate()
         return {
             "variant": f"auto:{e.variant}" if self.decided else "auto:video (undecided)",
-            "degradation": {**e.features, "p_video": e.p_video, "crops": e.crops},
+            "degradation": {**e.features, "qp": e.qp, "p_video": e.p_video, "crops": e.crops},
             "variant_switches": e.switches,
         }
 
     def estimate(self) -> Estimate:
         if self.decided:
-            feats = dict(self._ema)
+            feats, qp = dict(self._ema), self._qp
         else:
             feats = {k: v / self._n for k, v in self._sum.items()} if self._n else {}
-        p = video_probability(feats) if feats else 1.0
+            qp = self._qp_sum / self._qp_n if self._qp_n else None
+        p = combined_probability(feats, qp) if feats else 1.0
         return Estimate(
             {k: round(v, 3) for k, v in feats.items()},
             round(p, 3),
             self._n,
             self.variant,
             self.switches,
+            None if qp is None else round(qp, 2),
         )

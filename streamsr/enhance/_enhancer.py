@@ -269,13 +269,17 @@ class AutoEnhancer(Enhancer):
         return f"AutoEnhancer({self.enhancers['video']!r}, now {self.variant})"
 
     def observe(
-        self, crops: Sequence[np.ndarray], origins: Sequence[tuple[int, int]] | None
+        self,
+        crops: Sequence[np.ndarray],
+        origins: Sequence[tuple[int, int]] | None,
+        qps: Sequence[float | None] | None = None,
     ) -> None:
-        """Feed the chooser the crops about to be enhanced and their places in the frame
-        (the pipeline calls this; plain :meth:`enhance` calls take crops as whole images)."""
+        """Feed the chooser the crops about to be enhanced, their places in the frame and,
+        where the decoder exports them, the codec's quantisers over the faces (the pipeline
+        calls this; plain :meth:`enhance` calls take crops as whole images)."""
         with self._lock:
             self._fed = True
-            self.chooser.observe(crops, origins)
+            self.chooser.observe(crops, origins, qps)
 
     def _current(self, crops: Sequence[np.ndarray]) -> Enhancer:
         with self._lock:
@@ -361,11 +365,14 @@ class TieredEnhancer:
         return f"TieredEnhancer({self.main!r}, large faces {self.large!r})"
 
     def observe(
-        self, crops: Sequence[np.ndarray], origins: Sequence[tuple[int, int]] | None
+        self,
+        crops: Sequence[np.ndarray],
+        origins: Sequence[tuple[int, int]] | None,
+        qps: Sequence[float | None] | None = None,
     ) -> None:
         observe = getattr(self.main, "observe", None)
         if observe is not None:
-            observe(crops, origins)
+            observe(crops, origins, qps)
 
     def reset(self) -> None:
         reset = getattr(self.main, "reset", None)

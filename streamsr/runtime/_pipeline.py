@@ -115,7 +115,7 @@ class Pipeline:
         self.fanout = Fanout()
         # Cheap checks first (output_specs checked the output paths), so that a wrong input or
         # output fails in a moment: the input opens before the network and the detector load.
-        self.source: Any = self._open_source(input)
+        self.source: Any = self._open_source(input, qp=self._reads_qp(enhancer))
         try:
             self._sizes()
             self.enhancer = self._load_enhancer(enhancer)
@@ -159,11 +159,21 @@ class Pipeline:
         meta = getattr(self.enhancer, "meta", None) or {}
         return {"variant": str(meta.get("variant", ""))}
 
-    def _open_source(self, input: Any) -> Any:
+    def _reads_qp(self, enhancer: Any) -> bool:
+        """Whether the enhancer chooses its weights from the input (``variant="auto"``), which
+        reads the codec's quantisers of the face regions where the decoder exports them."""
+        if enhancer is not None:
+            return hasattr(enhancer, "observe")
+        e = self.options.enhance
+        return e.variant == "auto" and e.weights is None
+
+    def _open_source(self, input: Any, *, qp: bool = False) -> Any:
         if not self.live:
-            return self.options.source.open(input, live=False)
+            return self.options.source.open(input, live=False, qp=qp)
         source = (
-            input if isinstance(input, LiveSource) else self.options.source.open(input, live=True)
+            input
+            if isinstance(input, LiveSource)
+            else self.options.source.open(input, live=True, qp=qp)
         )
         source.stop_event = self._stop  # one stop event for the source and every thread
         source.on_event = self._on_source_event

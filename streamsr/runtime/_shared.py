@@ -138,10 +138,13 @@ class CameraEnhancer:
         return self.chooser.variant if self.chooser is not None else self.fixed
 
     def observe(
-        self, crops: Sequence[np.ndarray], origins: Sequence[tuple[int, int]] | None
+        self,
+        crops: Sequence[np.ndarray],
+        origins: Sequence[tuple[int, int]] | None,
+        qps: Sequence[float | None] | None = None,
     ) -> None:
         if self.chooser is not None:
-            self.chooser.observe(crops, origins)
+            self.chooser.observe(crops, origins, qps)
 
     gives_residuals = True
 

@@ -81,6 +81,14 @@ def origins_of(faces: Faces) -> list[tuple[int, int]]:
     return [(int(b[0]), int(b[1])) for b in boxes.tolist()]
 
 
+def qps_of(frame: Frame, faces: Faces) -> list[float | None] | None:
+    """Each enhanced face's mean macroblock quantiser (:meth:`Frame.face_qp`), or None when the
+    frame carries no quantiser map."""
+    if frame.qp is None:
+        return None
+    return [frame.face_qp(tuple(b)) for b in faces.enhanced.xyxy.round().astype(int).tolist()]
+
+
 class FaceStage:
     """Detect on every ``detect_every``-th frame and on a discontinuity; track in between;
     give each face its crop box. Called from one thread (the tracker keeps per-stream state)."""
@@ -302,7 +310,10 @@ class EnhanceStage:
             crops_in = [all_crops[j] for j in fresh_idx]
             origins = [all_origins[j] for j in fresh_idx]
             if self._observe is not None:
-                self._observe(crops_in, origins)
+                qps = qps_of(w.frame, enhanced)
+                self._observe(
+                    crops_in, origins, None if qps is None else [qps[j] for j in fresh_idx]
+                )
             out = self.enhancer.enhance(crops_in, **self._kw)
             for j, c in zip(fresh_idx, out, strict=True):
                 crops[j] = c
@@ -326,7 +337,7 @@ class EnhanceStage:
         if self._observe is not None:
             for w, crops in zip(works, per_frame, strict=True):
                 if crops:
-                    self._observe(crops, origins_of(w.faces))
+                    self._observe(crops, origins_of(w.faces), qps_of(w.frame, w.faces))
         outs = self.enhancer.enhance_many(per_frame, **self._kw)
         dt = (time.perf_counter() - t) / len(works)
         for w in works:

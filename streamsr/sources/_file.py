@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import struct
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
@@ -42,6 +43,7 @@ import numpy as np
 from av.audio.stream import AudioStream
 from av.container import InputContainer
 from av.packet import Packet
+from av.sidedata.sidedata import Type as SideDataType
 from av.stream import Disposition
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
@@ -100,7 +102,9 @@ class VideoSource(Closing):
     ``"v4l2"``). ``max_side`` refuses frames wider or taller than that many pixels, and
     ``max_pixels`` frames of more pixels than that, both from the stream header when it says
     (before anything is decoded) and again on every decoded frame;
-    ``audio=False`` demuxes the video stream only.
+    ``audio=False`` demuxes the video stream only. ``qp=True``: every frame carries the
+    quantiser map its decoder exports (H.264: :attr:`Frame.qp <streamsr.Frame.qp>`; how
+    compressed each part of the picture is, which ``variant="auto"`` reads).
     """
 
     def __init__(
@@ -114,6 +118,7 @@ class VideoSource(Closing):
         max_pixels: int = MAX_INPUT_PIXELS,
         max_frames: int = MAX_INPUT_FRAMES,
         audio: bool = True,
+        qp: bool = False,
     ) -> None:
         if not is_int(max_side) or max_side < 1:
             raise ConfigError(f"max_side must be a positive int (pixels), got {max_side!r}")
@@ -142,6 +147,10 @@ class VideoSource(Closing):
             self._container.close()
             raise
         self._video.thread_type = "AUTO"  # frame + slice threads: ~2x decode speed on 2 cores
+        self._qp = bool(qp)
+        if self._qp:  # FFmpeg's H.264 decoder then exports each frame's macroblock quantisers
+            ctx = self._video.codec_context
+            ctx.options = {**dict(ctx.options), "export_side_data": "venc_params"}
         self._closed = False
         self.rotation = 0
         if not self._url and format is None:
@@ -394,7 +403,13 @@ class VideoSource(Closing):
                         f"{self.name} holds more than {self._max_frames:,} frames, the limit "
                         "(--max-input-frames)"
                     )
-                frame = Frame(rgb24=rgb24, pts=pts, time_base=tb, index=self.frames_read)
+                frame = Frame(
+                    rgb24=rgb24,
+                    pts=pts,
+                    time_base=tb,
+                    index=self.frames_read,
+                    qp=self._qp_map(vf) if self._qp else None,
+                )
                 self.frames_read += 1
                 yield frame
 
@@ -424,6 +439,17 @@ class VideoSource(Closing):
         elif self.decode_errors == _LOGGED_ERRORS + 1:
             log.warning("%s: more damaged packets; only their total is logged", self.name)
 
+    def _qp_map(self, vf: VideoFrame) -> np.ndarray | None:
+        """The frame's H.264 macroblock quantisers (see :attr:`Frame.qp`), upright like its
+        pixels; zeros for a codec that does not quantise (:data:`LOSSLESS_CODECS`); None when
+        the decoder exported none (another codec)."""
+        if self.codec_name in LOSSLESS_CODECS:
+            return np.zeros((-(-vf.height // 16), -(-vf.width // 16)), np.uint8)
+        qp = qp_map(vf)
+        if qp is not None and self.rotation:
+            qp = np.ascontiguousarray(np.rot90(qp, self.rotation // 90))
+        return qp
+
     def _to_rgb24(self, vf: VideoFrame) -> np.ndarray:
         self._check_size(vf.width, vf.height)
         if vf.colorspace == _AVCOL_SPC_UNSPECIFIED and (vf.height >= 720 or vf.width >= 1280):
@@ -440,6 +466,42 @@ class VideoSource(Closing):
         if rate is None:
             return 1
         return max(1, round(1 / (rate * tb)))
+
+
+LOSSLESS_CODECS = frozenset(
+    {"ffv1", "huffyuv", "ffvhuff", "utvideo", "magicyuv", "rawvideo", "png", "qtrle", "v210"}
+)
+"""Decoders of codecs that store the picture without loss: no quantiser, a map of zeros."""
+_ENC_PARAMS_HEAD = struct.Struct("<I4xQQIi")  # nb_blocks, blocks_offset, block_size, type, qp
+_ENC_PARAMS_H264 = 1  # AV_VIDEO_ENC_PARAMS_H264: qp and delta_qp are H.264 QPs (0-51)
+
+
+def qp_map(vf: VideoFrame) -> np.ndarray | None:
+    """The ``(ceil(H / 16), ceil(W / 16))`` uint8 map of an H.264 frame's macroblock QPs, from
+    the ``AVVideoEncParams`` side data FFmpeg's decoder attaches with ``export_side_data
+    venc_params`` (libavutil/video_enc_params.h: a header, then one ``AVVideoBlockParams``
+    of int32 ``src_x, src_y, w, h, delta_qp`` per macroblock); None without it, for another
+    codec's parameters, or when they do not add up."""
+    try:
+        sd = vf.side_data.get(SideDataType.VIDEO_ENC_PARAMS)  # type: ignore[call-overload]
+    except (KeyError, ValueError):
+        return None
+    if sd is None:
+        return None
+    buf = memoryview(sd)
+    if len(buf) < _ENC_PARAMS_HEAD.size:
+        return None
+    n, offset, size, kind, qp = _ENC_PARAMS_HEAD.unpack_from(buf)
+    if kind != _ENC_PARAMS_H264 or n < 1 or size != 20 or offset + n * size > len(buf):
+        return None
+    blocks = np.frombuffer(buf, np.int32, count=n * 5, offset=offset).reshape(n, 5)
+    rows, cols = -(-vf.height // 16), -(-vf.width // 16)
+    y, x = blocks[:, 1] // 16, blocks[:, 0] // 16
+    if y.min() < 0 or x.min() < 0 or y.max() >= rows or x.max() >= cols:
+        return None
+    out = np.full((rows, cols), qp, np.int32)
+    out[y, x] = qp + blocks[:, 4]
+    return np.clip(out, 0, 51).astype(np.uint8)
 
 
 def _probe_rotation(raw: str, index: int, name: str) -> int:

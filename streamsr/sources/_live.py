@@ -298,6 +298,7 @@ class LiveSource(Closing):
         stop: threading.Event | None = None,
         on_event: Callable[[SourceEvent], None] | None = None,
         audio: bool = True,
+        qp: bool = False,
     ) -> None:
         self.open_timeout_s, self.read_timeout_s = _check_timeouts(timeout)
         if not is_int(reconnect_attempts) or reconnect_attempts < -1:
@@ -325,6 +326,7 @@ class LiveSource(Closing):
         self._max_side = max_side
         self._max_pixels = max_pixels
         self._audio = bool(audio) and self.spec.kind != "device"
+        self._qp = bool(qp)
         self.audio_packets_read = 0
         """Audio packets yielded (as :class:`LiveAudio`)."""
         self._video_seen = False
@@ -408,6 +410,7 @@ class LiveSource(Closing):
                 max_side=self._max_side,
                 max_pixels=self._max_pixels,
                 audio=self._audio,
+                qp=self._qp,
             )
             # Slice threads only: frame threads hold (threads - 1) frames back in the decoder,
             # 67 ms at 30 fps on 2 cores, for nothing a live stream needs.
@@ -571,7 +574,9 @@ class LiveSource(Closing):
                 self._t0 = now
             self._video_seen = True
             pts = round((now - self._t0) / LIVE_TIME_BASE)
-            frame = Frame(item.rgb24, pts, LIVE_TIME_BASE, self.frames_read, self._fresh)
+            frame = Frame(
+                item.rgb24, pts, LIVE_TIME_BASE, self.frames_read, self._fresh, qp=item.qp
+            )
             self._fresh = False
             self.frames_read += 1
             self.last_frame_time = now

@@ -82,12 +82,16 @@ class SourceOptions:
         )
         return [n for n in names if getattr(self, n) != getattr(default, n)]
 
-    def open(self, location: str | os.PathLike[str], *, live: bool) -> Any:
+    def open(self, location: str | os.PathLike[str], *, live: bool, qp: bool = False) -> Any:
         """The source these options describe: a :class:`~streamsr.sources.LiveSource` for a
-        live run, else a :class:`~streamsr.sources.VideoSource` (every frame, audio too)."""
+        live run, else a :class:`~streamsr.sources.VideoSource` (every frame, audio too);
+        ``qp``: frames carry the decoder's quantiser map (:attr:`streamsr.Frame.qp`)."""
         if not live:
             return VideoSource(
-                location, max_pixels=self.max_input_pixels, max_frames=self.max_input_frames
+                location,
+                max_pixels=self.max_input_pixels,
+                max_frames=self.max_input_frames,
+                qp=qp,
             )
         return LiveSource(
             str(location),
@@ -98,4 +102,5 @@ class SourceOptions:
             realtime=self.realtime,
             camera=self.camera,
             max_pixels=self.max_input_pixels,
+            qp=qp,
         )

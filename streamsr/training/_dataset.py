@@ -166,6 +166,7 @@ class PatchBatches:
         clean_fraction: float,
         seed: int,
         h264_prob: float = 0.35,
+        h264_inter: float = 0.0,
     ) -> None:
         super().__init__()
         self.images, self.scale, self.patch, self.batch = images, scale, patch, batch
@@ -175,6 +176,9 @@ class PatchBatches:
             seed,
             h264_prob,
         )
+        self.h264_inter = h264_inter
+        """Share of the batches whose H.264 samples are motion-predicted frames
+        (:func:`~streamsr.training._degrade.h264` with ``frames > 1``)."""
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         rng = np.random.default_rng(self.seed)
@@ -211,12 +215,12 @@ class PatchBatches:
         if sel:
             crf = crfs[sel[0]]
             assert crf is not None
-            for k, o in zip(sel, h264([lrs[k] for k in sel], crf), strict=True):
+            for k, o in zip(sel, self._h264([lrs[k] for k in sel], crf, rng), strict=True):
                 lrs[k] = o
         if self.mode == "realistic" and rng.random() < self.h264_prob:
             sel = [k for k, dg in enumerate(degraded) if dg]
             if sel:
-                out = h264([lrs[k] for k in sel], int(rng.integers(20, 39)))
+                out = self._h264([lrs[k] for k in sel], int(rng.integers(20, 39)), rng)
                 for k, o in zip(sel, out, strict=True):
                     lrs[k] = o
         xs = np.stack(
@@ -225,6 +229,14 @@ class PatchBatches:
         ys = np.stack([cv2.cvtColor(hr, cv2.COLOR_RGB2YCrCb)[..., 0] for hr in hrs])
         to_t = lambda a: torch.from_numpy(a).float().div_(255.0).unsqueeze(1)  # noqa: E731
         return to_t(xs), to_t(ys)
+
+    def _h264(self, lrs: list[np.ndarray], crf: int, rng: np.random.Generator) -> list[np.ndarray]:
+        """``lrs`` through H.264: one intra frame, or (a share ``h264_inter`` of the batches)
+        the last frame of a 4-8 frame clip drifting by up to 1.5 px per frame."""
+        if rng.random() >= self.h264_inter:
+            return h264(lrs, crf)
+        motion = (float(rng.uniform(-1.5, 1.5)), float(rng.uniform(-1.5, 1.5)))
+        return h264(lrs, crf, frames=int(rng.integers(4, 9)), motion_xy=motion)
 
 
 class Prefetcher:

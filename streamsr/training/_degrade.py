@@ -10,6 +10,7 @@ surveillance and call streams.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 import av
@@ -83,13 +84,25 @@ def jpeg(rgb24: np.ndarray, quality: int) -> np.ndarray:
     return np.ascontiguousarray(dec[..., ::-1])
 
 
-def h264(images: list[np.ndarray], crf: int) -> list[np.ndarray]:
-    """Round-trip images through libx264 (yuv420p, one intra frame, ``crf``).
+def h264(
+    images: list[np.ndarray],
+    crf: int,
+    *,
+    frames: int = 1,
+    motion_xy: tuple[float, float] = (0.0, 0.0),
+) -> list[np.ndarray]:
+    """Round-trip images through libx264 (yuv420p, ``crf``).
 
-    The images are tiled into one mosaic so that a whole batch costs one encode.
+    The images are tiled into one mosaic so that a whole batch costs one encode. ``frames=1``:
+    one intra frame. ``frames > 1``: as cameras and call apps stream, the mosaic is the last
+    frame of a ``frames``-long clip in which the picture drifts by ``motion_xy`` pixels per
+    frame (sub-pixel steps too), so it comes out motion-predicted from the frames before (P or
+    B frame, deblocked), the way nearly every frame of a real stream does.
     """
     if not images:
         return []
+    if frames < 1:
+        raise ValueError(f"frames must be at least 1, got {frames}")
     h, w = images[0].shape[:2]
     n = len(images)
     cols = int(np.ceil(np.sqrt(n)))
@@ -100,20 +113,34 @@ def h264(images: list[np.ndarray], crf: int) -> list[np.ndarray]:
     for i, im in enumerate(images):
         r, c = divmod(i, cols)
         mosaic[r * h : (r + 1) * h, c * w : (c + 1) * w] = im
+    mosaic = cv2.copyMakeBorder(
+        mosaic[:mh, :mw], 0, mh16 - mh, 0, mw16 - mw, cv2.BORDER_REPLICATE
+    )  # no black band for the motion search to lock onto
     enc = av.CodecContext.create("libx264", "w")
     enc.width, enc.height, enc.pix_fmt = mw16, mh16, "yuv420p"
-    enc.options = {"crf": str(int(crf)), "preset": "veryfast", "tune": "zerolatency"}
+    enc.time_base = Fraction(1, 25)
+    options = {"crf": str(int(crf)), "preset": "veryfast"}
+    if frames == 1:
+        options["tune"] = "zerolatency"
+    enc.options = options
     dec = av.CodecContext.create("h264", "r")
-    # RGB <-> YUV by OpenCV (BT.601, rounded): PyAV's swscale conversion truncates and would
-    # darken every sample by about 1.2 levels, a bias cameras (which encode YUV) do not add.
-    i420 = np.ascontiguousarray(cv2.cvtColor(mosaic, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
-    frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
-    packets = list(enc.encode(frame)) + list(enc.encode(None))
-    decoded = []
-    for p in packets:
-        decoded.extend(dec.decode(p))
-    decoded.extend(dec.decode(None))
-    out = cv2.cvtColor(decoded[0].to_ndarray(format="yuv420p"), cv2.COLOR_YUV2RGB_I420)
+    packets = []
+    for i in range(frames):
+        back = i - frames + 1  # 0 for the last frame: the mosaic itself
+        img = mosaic
+        if back:
+            shift = np.array([[1, 0, motion_xy[0] * back], [0, 1, motion_xy[1] * back]], np.float32)
+            img = cv2.warpAffine(mosaic, shift, (mw16, mh16), borderMode=cv2.BORDER_REPLICATE)
+        # RGB <-> YUV by OpenCV (BT.601, rounded): PyAV's swscale conversion truncates and would
+        # darken every sample by about 1.2 levels, a bias cameras (which encode YUV) do not add.
+        i420 = np.ascontiguousarray(cv2.cvtColor(img, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
+        frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
+        frame.pts = i
+        packets += list(enc.encode(frame))
+    packets += list(enc.encode(None))
+    decoded = [f for p in packets for f in dec.decode(p)] + list(dec.decode(None))
+    last = max(decoded, key=lambda f: -1 if f.pts is None else f.pts)
+    out = cv2.cvtColor(last.to_ndarray(format="yuv420p"), cv2.COLOR_YUV2RGB_I420)
     return [
         np.ascontiguousarray(
             out[(i // cols) * h : (i // cols + 1) * h, (i % cols) * w : (i % cols + 1) * w]

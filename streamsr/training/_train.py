@@ -48,6 +48,7 @@ class TrainOptions:
     init: Path | None = None
     degrade: TrainMix = "clean"
     clean_fraction: float = 0.3
+    h264_inter: float = 0.0
     folder_weights: tuple[tuple[str, float], ...] = ()
     batch: int = 32
     lr: float = 1e-3
@@ -66,6 +67,8 @@ class TrainOptions:
             raise ConfigError(f"degrade must be one of {TRAIN_MIXES}, got {self.degrade!r}")
         if not 0.0 <= self.clean_fraction <= 1.0:
             raise ConfigError(f"--clean-fraction must be in 0..1, got {self.clean_fraction}")
+        if not 0.0 <= self.h264_inter <= 1.0:
+            raise ConfigError(f"--h264-inter must be in 0..1, got {self.h264_inter}")
         for name, weight in self.folder_weights:
             if not name or not weight > 0:
                 raise ConfigError(f"folder weights are NAME=W with W > 0, got {name!r}={weight}")
@@ -214,6 +217,7 @@ def train(opts: TrainOptions) -> dict[str, object]:
         mode=opts.degrade,
         clean_fraction=opts.clean_fraction,
         seed=opts.seed * 1_000_003 + step,
+        h264_inter=opts.h264_inter,
     )
     budget_s = opts.minutes * 60.0 if opts.minutes is not None else None
     total_steps = opts.steps
@@ -309,6 +313,7 @@ def train(opts: TrainOptions) -> dict[str, object]:
         "residual": True,
         "degrade": opts.degrade,
         "clean_fraction": opts.clean_fraction if opts.degrade != "clean" else 1.0,
+        "h264_inter": opts.h264_inter if opts.degrade != "clean" else 0.0,
         "data": [str(d) for d in opts.data],
         "folder_weights": dict(opts.folder_weights),
         "train_images": len(train_set.images),

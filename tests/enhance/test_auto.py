@@ -16,6 +16,7 @@ from _media import shared
 from streamsr import Pipeline, load_enhancer
 from streamsr.enhance._auto import (
     FIRST_CROPS,
+    QP_VIDEO,
     VariantChooser,
     blockiness,
     blur,
@@ -110,15 +111,43 @@ def test_auto_enhancer_picks_and_returns_that_weights_output(face: np.ndarray) -
     assert e2.variant == "video"  # type: ignore[attr-defined]
 
 
-def _face_clip(path: Path, face: np.ndarray, *, degraded: bool, frames: int = 24) -> Path:
+def test_a_coarse_qp_over_the_faces_means_video_whatever_the_pixels_say() -> None:
+    for qp, features, expected in [
+        (QP_VIDEO + 8, _clean_features(), "video"),  # what the pixel measures missed
+        (QP_VIDEO - 8, _clean_features(), "clean"),  # a fine QP leaves it to the pixels...
+        (QP_VIDEO - 8, _degraded_features(), "video"),  # ...which may still see blur or blocks
+        (0.0, _degraded_features(), "clean"),  # coded without loss: the truth is this picture
+        (None, _clean_features(), "clean"),
+    ]:
+        ch = VariantChooser()
+        for _ in range(FIRST_CROPS):
+            ch.update(features, qp)
+        assert ch.variant == expected, (qp, features)
+        assert ch.estimate().qp == (None if qp is None else pytest.approx(qp))
+        assert ch.stats()["degradation"]["qp"] == ch.estimate().qp
+    ch = VariantChooser()  # decided clean on fine QPs; a stream coded coarsely from then on
+    for _ in range(FIRST_CROPS):
+        ch.update(_clean_features(), QP_VIDEO - 8)
+    assert ch.variant == "clean"
+    for _ in range(200):
+        ch.update(_clean_features(), QP_VIDEO + 12)
+    assert ch.variant == "video" and ch.switches == 1
+
+
+def _face_clip(
+    path: Path, face: np.ndarray, *, degraded: bool, frames: int = 24, inter: bool = False
+) -> Path:
     """A 320x240 clip of a real face drifting a few pixels per frame: encoded losslessly
-    (``degraded=False``) or blurred and intra-coded at crf 36 (every frame a key frame, as
-    all-intra and MJPEG cameras send). Inter-coded heavy compression, whose deblocked,
-    predicted frames the measures read less surely, is a known weak spot (README)."""
+    (``degraded=False``), blurred and intra-coded at crf 36 (every frame a key frame, as
+    all-intra and MJPEG cameras send), or (``inter``) not blurred and inter-coded at crf 36,
+    as IP cameras and call apps stream: deblocked, motion-predicted frames whose pixels alone
+    read as clean to the measures (p(video) 0.29-0.40 at crf 30-38 before the QP was read)."""
     f = cv2.resize(face, (150, 150), interpolation=cv2.INTER_AREA)
-    if degraded:
+    if degraded and not inter:
         f = gaussian_blur(f, 1.0)
     opts = {"preset": "ultrafast", "qp": "0"} if not degraded else {"crf": "36", "g": "1"}
+    if inter:
+        opts = {"crf": "36"}
     with av.open(str(path), "w") as out:
         vs = out.add_stream("libx264", rate=24, options=opts)
         vs.width, vs.height, vs.pix_fmt = 320, 240, "yuv420p"
@@ -134,11 +163,14 @@ def _face_clip(path: Path, face: np.ndarray, *, degraded: bool, frames: int = 24
     return path
 
 
-@pytest.mark.parametrize("degraded, expected", [(False, "auto:clean"), (True, "auto:video")])
+@pytest.mark.parametrize(
+    "degraded, inter, expected",
+    [(False, False, "auto:clean"), (True, False, "auto:video"), (True, True, "auto:video")],
+)
 def test_a_run_chooses_from_the_stream(
-    tmp_path: Path, face: np.ndarray, degraded: bool, expected: str
+    tmp_path: Path, face: np.ndarray, degraded: bool, inter: bool, expected: str
 ) -> None:
-    src = _face_clip(tmp_path / "in.mp4", face, degraded=degraded)
+    src = _face_clip(tmp_path / "in.mp4", face, degraded=degraded, inter=inter)
     out = tmp_path / "out.mp4"
     with Pipeline(src, out, scale=2, device="cpu") as p:  # variant auto is the default
         st = p.run()
@@ -146,6 +178,33 @@ def test_a_run_chooses_from_the_stream(
     assert st.faces_enhanced >= FIRST_CROPS
     assert st.variant == expected, st.degradation
     assert st.degradation["crops"] >= FIRST_CROPS
+    qp = st.degradation["qp"]  # the decoder's quantisers over the face were read
+    assert qp is not None
+    assert qp < 1 if not degraded else qp > QP_VIDEO
+
+
+def test_a_lossless_codec_reads_as_quantiser_zero_and_gets_the_clean_weights(
+    tmp_path: Path, face: np.ndarray
+) -> None:
+    """FFV1 stores the picture without loss: its frames carry a QP map of zeros, and the faces
+    get the clean weights even blurred (a blurred lossless picture is the truth itself)."""
+    f = gaussian_blur(cv2.resize(face, (150, 150), interpolation=cv2.INTER_AREA), 1.0)
+    src = tmp_path / "in.mkv"
+    with av.open(str(src), "w") as out:
+        vs = out.add_stream("ffv1", rate=24)
+        vs.width, vs.height, vs.pix_fmt = 320, 240, "yuv420p"
+        for i in range(16):
+            img = np.full((240, 320, 3), 90, np.uint8)
+            img[40 : 40 + 150, 60 + i : 210 + i] = f
+            vf = av.VideoFrame.from_ndarray(img, format="rgb24")
+            vf.pts = i
+            out.mux(vs.encode(vf))
+        out.mux(vs.encode(None))
+    with Pipeline(src, tmp_path / "out.mp4", scale=2, device="cpu") as p:
+        st = p.run()
+    assert st.frames_out == 16
+    assert st.degradation["qp"] == 0.0
+    assert st.variant == "auto:clean", st.degradation
 
 
 def test_a_run_without_faces_stays_on_video_and_says_so(

@@ -385,3 +385,49 @@ def test_frames_past_the_limit_stop_a_file_whose_header_says_nothing(tmp_path: P
             for item in s.read():
                 got += isinstance(item, Frame)
         assert got == 12
+
+
+def _qp_clip(path: Path, qp: int, codec: str = "libx264") -> Path:
+    """A 100x52 clip (not a multiple of 16: the map rounds up) at a constant H.264 QP."""
+    with av.open(str(path), "w") as out:
+        opts = {"qp": str(qp), "preset": "ultrafast", "aq-mode": "0"} if codec == "libx264" else {}
+        vs = out.add_stream(codec, rate=25, options=opts)
+        vs.width, vs.height, vs.pix_fmt = 100, 52, "yuv420p"
+        rng = np.random.default_rng(0)
+        for i in range(6):
+            img = rng.integers(0, 255, (52, 100, 3), dtype=np.uint8)
+            vf = av.VideoFrame.from_ndarray(img, format="rgb24")
+            vf.pts = i
+            out.mux(vs.encode(vf))
+        out.mux(vs.encode(None))
+    return path
+
+
+@pytest.mark.parametrize("qp", [12, 33])
+def test_qp_maps_give_the_h264_quantiser_of_every_macroblock(tmp_path: Path, qp: int) -> None:
+    path = _qp_clip(tmp_path / "q.mp4", qp)
+    with VideoSource(path, qp=True) as src:
+        frames, _ = read_all(src)
+    assert len(frames) == 6
+    for f in frames:
+        assert f.qp is not None and f.qp.shape == (4, 7) and f.qp.dtype == np.uint8
+        # constant QP, no adaptive quantisation: P frames sit a step or two off the I frame's
+        assert np.all(np.abs(f.qp.astype(int) - qp) <= 3), f.qp
+        assert f.face_qp((10, 10, 40, 40)) == pytest.approx(float(f.qp[0:3, 0:3].mean()))
+    with VideoSource(path) as src:  # not asked for: no map
+        assert all(f.qp is None for f in read_all(src)[0])
+
+
+@pytest.mark.parametrize("codec, expected", [("mpeg4", None), ("ffv1", 0)])
+def test_qp_maps_of_other_codecs(tmp_path: Path, codec: str, expected: int | None) -> None:
+    """MPEG-4 part 2 exports no H.264 QPs: no map. FFV1 stores the picture without loss: a map
+    of zeros (it quantises nothing)."""
+    path = _qp_clip(tmp_path / "q.mkv", 0, codec=codec)
+    with VideoSource(path, qp=True) as src:
+        frames, _ = read_all(src)
+    assert len(frames) == 6
+    for f in frames:
+        if expected is None:
+            assert f.qp is None and f.face_qp((0, 0, 10, 10)) is None
+        else:
+            assert f.qp is not None and f.qp.shape == (4, 7) and not f.qp.any()

@@ -93,6 +93,34 @@ def test_degraded_batches_differ_from_clean_and_are_seeded(
     assert not torch.equal(a[0], c[0])
 
 
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_h264_inter_share_picks_the_coding_of_the_h264_batches(
+    tmp_path: Path, share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``h264_inter``: the share of the batches whose H.264 samples are the last frame of a
+    short moving clip (``frames > 1``) instead of one intra frame."""
+    import streamsr.training._dataset as dataset
+
+    calls: list[int] = []
+    real = dataset.h264
+
+    def spy(images, crf, **kw):  # type: ignore[no-untyped-def]
+        calls.append(int(kw.get("frames", 1)))
+        return real(images, crf, **kw)
+
+    monkeypatch.setattr(dataset, "h264", spy)
+    imgs: ImageSet = load_images(find_images([_faces_folder(tmp_path)]), min_side=72)
+    pb = PatchBatches(
+        imgs, scale=2, patch=72, batch=8, mode="video", clean_fraction=0.0, seed=0, h264_inter=share
+    )
+    rng = np.random.default_rng(1)
+    for _ in range(12):
+        pb.make_batch(rng)
+    assert calls, "no batch drew H.264"
+    assert all((f > 1) == (share == 1.0) for f in calls), calls
+    assert all(1 <= f <= 8 for f in calls)
+
+
 def test_train_is_deterministic_with_a_seed_and_resumes(tmp_path: Path) -> None:
     data = _faces_folder(tmp_path)
     val = tmp_path / "val"
@@ -306,6 +334,7 @@ def test_folder_weights_shift_the_draws(tmp_path: Path) -> None:
     ("kwargs", "match"),
     [
         ({"clean_fraction": 1.5}, "clean-fraction"),
+        ({"h264_inter": -0.1}, "h264-inter"),
         ({"folder_weights": (("hq", 0.0),)}, "W > 0"),
         ({"degrade": "blurry"}, "video"),
     ],
