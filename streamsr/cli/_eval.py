@@ -114,9 +114,10 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--degrade",
-        choices=("clean", "realistic"),
+        choices=("clean", "realistic", "h264"),
         default="clean",
-        help="clean: antialiased bicubic downscale; realistic: blur 1.0, downscale, JPEG 60",
+        help="clean: antialiased bicubic downscale; realistic: blur 1.0, downscale, JPEG 60; "
+        "h264: downscale, then a motion-predicted H.264 frame at CRF 28 (as streams are)",
     )
     p.add_argument(
         "--identity",

@@ -151,7 +151,10 @@ def h264(
 
 @dataclass(frozen=True, slots=True)
 class Degradation:
-    """One draw of the degradation model; ``h264_crf`` is applied per batch by the caller."""
+    """One draw of the degradation model; ``h264_crf`` is applied per batch by the caller.
+    ``stream_crf``: :meth:`apply` ends with H.264 as a stream codes it (the last frame of a
+    :data:`STREAM_FRAMES`-frame clip drifting by :data:`STREAM_MOTION_XY` px per frame), one
+    image at a time, deterministically (the ``h264`` evaluation protocol)."""
 
     resampler: Resampler = "pil-bicubic"
     blur_sigma: float = 0.0
@@ -161,6 +164,7 @@ class Degradation:
     noise_gray: bool = False
     jpeg_quality: int | None = None
     h264_crf: int | None = None
+    stream_crf: int | None = None
 
     def apply(self, hr_rgb24: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray:
         """HR -> LR, all but the batch-level H.264 step."""
@@ -171,13 +175,22 @@ class Degradation:
             x = add_noise(x, self.noise_sigma, rng, gray=self.noise_gray)
         if self.jpeg_quality is not None:
             x = jpeg(x, self.jpeg_quality)
+        if self.stream_crf is not None:
+            x = h264([x], self.stream_crf, frames=STREAM_FRAMES, motion_xy=STREAM_MOTION_XY)[0]
         return x
 
 
-# The fixed protocols of ``streamsr eval``: clean as the SR literature, realistic as webcam footage.
+STREAM_FRAMES, STREAM_MOTION_XY = 6, (0.5, 0.25)
+"""The ``h264`` protocol's clip: its last frame is predicted over five frames of slow drift."""
+
+
+# The fixed protocols of ``streamsr eval``: clean as the SR literature, realistic as webcam
+# footage, h264 as a camera or call stream (an antialiased downscale, then a motion-predicted
+# H.264 frame at CRF 28).
 EVAL_DEGRADATIONS: dict[str, Degradation] = {
     "clean": Degradation(),
     "realistic": Degradation(blur_sigma=1.0, jpeg_quality=60),
+    "h264": Degradation(stream_crf=28),
 }
 
 

@@ -71,6 +71,21 @@ def test_motion_kernel_is_a_normalised_line(length: float, angle: float) -> None
 def test_eval_protocols_are_unchanged() -> None:
     assert EVAL_DEGRADATIONS["clean"] == Degradation()
     assert EVAL_DEGRADATIONS["realistic"] == Degradation(blur_sigma=1.0, jpeg_quality=60)
+    assert EVAL_DEGRADATIONS["h264"] == Degradation(stream_crf=28)
+
+
+def test_the_h264_protocol_is_deterministic_and_a_stream_frame() -> None:
+    """``stream_crf``: apply() ends with a motion-predicted H.264 frame; the same image gives
+    the same LR (no randomness), and it is not the clean downscale."""
+    rng = np.random.default_rng(5)
+    hr = cv2.GaussianBlur(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8), (0, 0), 1.2)
+    d = EVAL_DEGRADATIONS["h264"]
+    a = d.apply(hr, 2, np.random.default_rng(1))
+    b = d.apply(hr, 2, np.random.default_rng(2))
+    clean = EVAL_DEGRADATIONS["clean"].apply(hr, 2, np.random.default_rng(1))
+    assert a.shape == clean.shape == (48, 48, 3)
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a.astype(float) - clean).mean() > 0.5
 
 
 def test_h264_round_trip_keeps_levels_and_shapes() -> None:
