@@ -419,3 +419,18 @@ def test_hls_over_http(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_auto_reads_the_quantisers_of_an_rtsp_camera(
+    rtsp_server: RtspServer, tmp_path: Path
+) -> None:
+    """``variant="auto"`` (the default) over RTSP: the live decoder exports the H.264 macroblock
+    QPs and the chooser reads them over the faces (a camera's stream is never lossless)."""
+    with Pipeline(
+        rtsp_server.url("in"), [tmp_path / "out.mp4"], scale=2, device="cpu", **FAST
+    ) as p:
+        st = p.run(duration_s=6)
+    assert st.frames_out > 0 and st.faces_enhanced > 0
+    assert st.degradation["crops"] > 0, st.degradation
+    qp = st.degradation["qp"]
+    assert qp is not None and 1.0 < qp <= 51.0, st.degradation
