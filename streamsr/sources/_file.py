@@ -442,7 +442,9 @@ class VideoSource(Closing):
     def _qp_map(self, vf: VideoFrame) -> np.ndarray | None:
         """The frame's H.264 macroblock quantisers (see :attr:`Frame.qp`), upright like its
         pixels; zeros for a codec that does not quantise (:data:`LOSSLESS_CODECS`); None when
-        the decoder exported none (another codec)."""
+        the decoder exported none (another codec). Turned with a side that is not a multiple of
+        16, the grid is off by the padding (under one macroblock), which a face's mean QP
+        does not feel."""
         if self.codec_name in LOSSLESS_CODECS:
             return np.zeros((-(-vf.height // 16), -(-vf.width // 16)), np.uint8)
         qp = qp_map(vf)
