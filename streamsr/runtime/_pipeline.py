@@ -162,8 +162,8 @@ class Pipeline:
     def _reads_qp(self, enhancer: Any) -> bool:
         """Whether the enhancer chooses its weights from the input (``variant="auto"``), which
         reads the codec's quantisers of the face regions where the decoder exports them."""
-        if enhancer is not None:
-            return hasattr(enhancer, "observe")
+        if enhancer is not None:  # a serve camera's share of a fixed-variant network has none
+            return hasattr(enhancer, "observe") and getattr(enhancer, "chooser", True) is not None
         e = self.options.enhance
         return e.variant == "auto" and e.weights is None
 

@@ -251,6 +251,9 @@ class CameraRunner:
                 faces=self.view.faces_now,
                 viewers=sum(s.viewers for s in self.view.streams.values()),
             )
+            qp = st.degradation.get("qp")
+            if qp is not None:  # how coarsely the camera's encoder codes the faces
+                out["face_qp"] = qp
             e2e = st.latency_ms.get("end_to_end")
             if e2e is not None:
                 out["latency_p50_ms"], out["latency_p95_ms"] = round(e2e[0], 1), round(e2e[1], 1)
@@ -385,6 +388,12 @@ class Site:
                 lines.append(f'{name}_bucket{{camera={cam},le="{le}"}} {n}')
             lines.append(f"{name}_sum{{camera={cam}}} {h['sum_s']}")
             lines.append(f"{name}_count{{camera={cam}}} {h['count']}")
+        metric(
+            "streamsr_face_qp",
+            "gauge",
+            "H.264 quantiser over the faces as variant auto reads it (higher: coarser coding)",
+            [(s["name"], s["face_qp"]) for s in st if "face_qp" in s],
+        )
         metric(
             "streamsr_camera_up",
             "gauge",

@@ -164,6 +164,10 @@ def test_cameras_share_one_network_and_the_api_adds_and_removes_them(
         metrics = _get(base, "/metrics", "s3cret")
         assert 'streamsr_frames_out_total{camera="c"}' in metrics
         assert "streamsr_latency_p95_ms" in metrics
+        # the demo clip is H.264: each camera's status and metrics say how coarsely it is coded
+        for cam in "abc":
+            assert 1.0 < status[cam]["face_qp"] <= 51.0, status[cam]
+            assert f'streamsr_face_qp{{camera="{cam}"}} {status[cam]["face_qp"]}' in metrics
         # the histogram: cumulative buckets ending in +Inf == count, per camera
         for cam in "abc":
             rows = [
