@@ -24,7 +24,8 @@ class Frame:
     ``qp``: where the decoder exports it (H.264, a source opened with ``qp=True``), the
     quantiser of every 16-pixel macroblock, ``(ceil(H / 16), ceil(W / 16))`` uint8 in the
     picture's orientation: how coarsely the encoder coded each part of the frame (0-51; higher
-    is coarser; zeros for a codec that stores the picture without loss, FFV1 and the like).
+    is coarser; zeros for a file of a codec that stores the picture without loss, FFV1 and the
+    like).
     ``None`` elsewhere.
     """
 

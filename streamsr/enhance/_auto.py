@@ -20,7 +20,7 @@ pixels the network sees), each a published method written out in a few lines of 
 on held-out training faces degraded at random strengths (never on the evaluation faces).
 
 Where the decoder says how coarsely it coded the faces (H.264: the macroblock QPs under the
-face box, :attr:`streamsr.Frame.qp`; zeros for codecs without loss such as FFV1), that is read
+face box, :attr:`streamsr.Frame.qp`; zeros for files of codecs without loss such as FFV1), that is read
 too: the pixel measures guess compression from its traces and miss the smooth, deblocked look
 of motion-predicted frames, the QP is the compression itself. A face coded coarser than
 :data:`QP_VIDEO` gets the ``video`` weights whatever the pixels say (:func:`qp_probability`);
@@ -167,17 +167,19 @@ def measure(crop_rgb24: np.ndarray, origin_xy: tuple[int, int] = (0, 0)) -> dict
     }
 
 
+def _logistic(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
 def video_probability(features: dict[str, float]) -> float:
     """How likely the ``video`` weights beat the ``clean`` ones on a face measured so."""
-    z = BIAS + sum(COEF[k] * features[k] for k in FEATURES)
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+    return _logistic(BIAS + sum(COEF[k] * features[k] for k in FEATURES))
 
 
 def qp_probability(qp: float) -> float:
     """How surely a face coded at H.264 ``qp`` is better served by the ``video`` weights:
     0.5 at :data:`QP_VIDEO`, rising :data:`QP_SLOPE` logits per QP step."""
-    z = QP_SLOPE * (qp - QP_VIDEO)
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+    return _logistic(QP_SLOPE * (qp - QP_VIDEO))
 
 
 def combined_probability(features: dict[str, float], qp: float | None) -> float:

@@ -162,8 +162,9 @@ class Pipeline:
     def _reads_qp(self, enhancer: Any) -> bool:
         """Whether the enhancer chooses its weights from the input (``variant="auto"``), which
         reads the codec's quantisers of the face regions where the decoder exports them."""
-        if enhancer is not None:  # a serve camera's share of a fixed-variant network has none
-            return hasattr(enhancer, "observe") and getattr(enhancer, "chooser", True) is not None
+        if enhancer is not None:  # AutoEnhancer, a tier's main one, a serve camera's share
+            main = getattr(enhancer, "main", enhancer)
+            return getattr(main, "chooser", None) is not None
         e = self.options.enhance
         return e.variant == "auto" and e.weights is None
 

@@ -136,7 +136,11 @@ class VideoSource(Closing):
         self._timeout = timeout
         self._max_side = max_side
         self._with_audio = audio
-        if not self._url and format is None:
+        # a local file FFmpeg recognises by itself: not a stream, not a device (whose demuxer
+        # is named); where rotation is probed, and where a lossless codec means the picture
+        # is the one that was stored (a webcam's raw frames are no such truth)
+        self._stored = not self._url and format is None
+        if self._stored:
             _check_local_input(Path(raw), self.name)
 
         self._container = self._open(raw, format, options)
@@ -153,7 +157,7 @@ class VideoSource(Closing):
             ctx.options = {**dict(ctx.options), "export_side_data": "venc_params"}
         self._closed = False
         self.rotation = 0
-        if not self._url and format is None:
+        if self._stored:
             try:
                 self.rotation = _probe_rotation(raw, self._video.index, self.name)
             except BaseException:
@@ -441,11 +445,12 @@ class VideoSource(Closing):
 
     def _qp_map(self, vf: VideoFrame) -> np.ndarray | None:
         """The frame's H.264 macroblock quantisers (see :attr:`Frame.qp`), upright like its
-        pixels; zeros for a codec that does not quantise (:data:`LOSSLESS_CODECS`); None when
-        the decoder exported none (another codec). Turned with a side that is not a multiple of
+        pixels; zeros for a stored file of a codec that does not quantise
+        (:data:`LOSSLESS_CODECS`); None when the decoder exported none (another codec, or raw
+        frames from a device). Turned with a side that is not a multiple of
         16, the grid is off by the padding (under one macroblock), which a face's mean QP
         does not feel."""
-        if self.codec_name in LOSSLESS_CODECS:
+        if self._stored and self.codec_name in LOSSLESS_CODECS:
             return np.zeros((-(-vf.height // 16), -(-vf.width // 16)), np.uint8)
         qp = qp_map(vf)
         if qp is not None and self.rotation:

@@ -232,8 +232,10 @@ class PatchBatches:
 
     def _h264(self, lrs: list[np.ndarray], crf: int, rng: np.random.Generator) -> list[np.ndarray]:
         """``lrs`` through H.264: one intra frame, or (a share ``h264_inter`` of the batches)
-        the last frame of a 4-8 frame clip drifting by up to 1.5 px per frame."""
-        if rng.random() >= self.h264_inter:
+        the last frame of a 4-8 frame clip drifting by up to 1.5 px per frame. With
+        ``h264_inter`` 0 nothing is drawn from ``rng``: a seeded run makes the batches it made
+        before the option existed."""
+        if self.h264_inter <= 0 or rng.random() >= self.h264_inter:
             return h264(lrs, crf)
         motion = (float(rng.uniform(-1.5, 1.5)), float(rng.uniform(-1.5, 1.5)))
         return h264(lrs, crf, frames=int(rng.integers(4, 9)), motion_xy=motion)

@@ -113,9 +113,10 @@ def h264(
     for i, im in enumerate(images):
         r, c = divmod(i, cols)
         mosaic[r * h : (r + 1) * h, c * w : (c + 1) * w] = im
-    mosaic = cv2.copyMakeBorder(
-        mosaic[:mh, :mw], 0, mh16 - mh, 0, mw16 - mw, cv2.BORDER_REPLICATE
-    )  # no black band for the motion search to lock onto
+    if frames > 1:  # no black band for the motion search to lock onto (intra: as it always was)
+        mosaic = cv2.copyMakeBorder(
+            mosaic[:mh, :mw], 0, mh16 - mh, 0, mw16 - mw, cv2.BORDER_REPLICATE
+        )
     enc = av.CodecContext.create("libx264", "w")
     enc.width, enc.height, enc.pix_fmt = mw16, mh16, "yuv420p"
     enc.time_base = Fraction(1, 25)
@@ -167,7 +168,7 @@ class Degradation:
     stream_crf: int | None = None
 
     def apply(self, hr_rgb24: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray:
-        """HR -> LR, all but the batch-level H.264 step."""
+        """HR -> LR, all but the batch-level ``h264_crf`` step (``stream_crf`` included)."""
         x = gaussian_blur(hr_rgb24, self.blur_sigma)
         x = motion_blur(x, self.motion_px, self.motion_deg)
         x = downscale(x, scale, self.resampler)

@@ -431,3 +431,12 @@ def test_qp_maps_of_other_codecs(tmp_path: Path, codec: str, expected: int | Non
             assert f.qp is None and f.face_qp((0, 0, 10, 10)) is None
         else:
             assert f.qp is not None and f.qp.shape == (4, 7) and not f.qp.any()
+
+
+def test_a_named_demuxer_is_no_stored_file_so_lossless_gives_no_zero_map(tmp_path: Path) -> None:
+    """Devices are opened with their demuxer named (v4l2, avfoundation, dshow) and deliver raw
+    frames: those are not a stored picture, so no QP 0 is claimed for them (the pixels decide)."""
+    path = _qp_clip(tmp_path / "q.mkv", 0, codec="ffv1")
+    with VideoSource(path, qp=True, format="matroska") as src:
+        frames, _ = read_all(src)
+    assert len(frames) == 6 and all(f.qp is None for f in frames)

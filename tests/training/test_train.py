@@ -121,6 +121,16 @@ def test_h264_inter_share_picks_the_coding_of_the_h264_batches(
     assert all(1 <= f <= 8 for f in calls)
 
 
+def test_h264_inter_off_draws_nothing_so_seeded_batches_are_unchanged(tmp_path: Path) -> None:
+    imgs: ImageSet = load_images(find_images([_faces_folder(tmp_path)]), min_side=72)
+    pb = PatchBatches(imgs, scale=2, patch=72, batch=4, mode="video", clean_fraction=0.0, seed=0)
+    rng = np.random.default_rng(3)
+    before = rng.bit_generator.state
+    lrs = [np.full((36, 36, 3), 120, np.uint8)] * 4
+    assert len(pb._h264(lrs, 30, rng)) == 4
+    assert rng.bit_generator.state == before
+
+
 def test_train_is_deterministic_with_a_seed_and_resumes(tmp_path: Path) -> None:
     data = _faces_folder(tmp_path)
     val = tmp_path / "val"
