@@ -314,6 +314,70 @@ def test_onnx_residual_graph_is_the_network_in_levels(arch: str) -> None:
     assert np.abs(out - y - r)[inside].max() <= 0.5 + 1e-3
 
 
+@pytest.mark.parametrize(("arch", "scale"), [("espcn-s", 2), ("espcn", 3), ("fsrcnn-s", 4)])
+def test_low_resolution_graph_is_the_network_on_the_unrounded_upscale(
+    arch: str, scale: int
+) -> None:
+    """The graph of the crop's own luma (bicubic folded into the first convolution) computes the
+    float64 network on the float bicubic upscale, at every pixel at least ``valid_crop`` from
+    the border; nearer the border it stays within a few levels."""
+    need("onnxruntime")
+    from streamsr.enhance.backends._onnx import OnnxRuntimeBackend
+
+    torch.manual_seed(2)
+    net = build_srcnn(arch, scale=scale)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    net.eval()
+    small = cv2.GaussianBlur(
+        np.random.default_rng(4).integers(0, 256, (2, 37, 29), dtype=np.uint8), (0, 0), 1.0
+    )
+    up = np.stack(
+        [
+            cv2.resize(
+                y.astype(np.float32), (29 * scale, 37 * scale), interpolation=cv2.INTER_CUBIC
+            )
+            for y in small
+        ]
+    ).astype(np.float64)
+    ref = reference_luma(net, up) - up  # type: ignore[arg-type]
+    backend = OnnxRuntimeBackend(net, device=torch.device("cpu"))
+    assert backend.reads_low_resolution
+    r = backend.infer_residual_lr(small)
+    assert r.dtype == np.float32 and r.shape == up.shape
+    c = net.valid_crop
+    inner = (slice(None), slice(c, -c), slice(c, -c))
+    assert rel_error(r[inner], ref[inner]) < 1e-5
+    assert np.abs(r - ref).max() < 0.2 * np.abs(ref).max()
+
+
+def test_an_srcnn_has_no_low_resolution_graph(model: SRCNN) -> None:
+    need("onnxruntime")
+    from streamsr.enhance.backends._onnx import OnnxRuntimeBackend
+
+    backend = OnnxRuntimeBackend(model, device=torch.device("cpu"))
+    assert not backend.reads_low_resolution
+    with pytest.raises(ValueError, match="low-resolution network"):
+        backend.infer_residual_lr(np.zeros((1, 8, 8), np.uint8))
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_bicubic_phase_weights_are_opencvs_upscale(scale: int) -> None:
+    """The per-phase filters the fold uses give OpenCV's float bicubic upscale, borders
+    included when the input is edge-padded (OpenCV clamps to the edge)."""
+    from streamsr.enhance._resize import bicubic_phase_weights
+
+    x = np.random.default_rng(5).random((23, 19)).astype(np.float32)
+    up = cv2.resize(x, (19 * scale, 23 * scale), interpolation=cv2.INTER_CUBIC)
+    w = bicubic_phase_weights(scale)
+    xp = np.pad(x.astype(np.float64), 2, mode="edge")
+    for i in range(scale):
+        for j in range(scale):
+            taps = np.outer(w[i], w[j])
+            phase = sum(taps[a, b] * xp[a : a + 23, b : b + 19] for a in range(5) for b in range(5))
+            np.testing.assert_allclose(up[i::scale, j::scale], phase, atol=1e-5)
+
+
 # -- export ------------------------------------------------------------------------------------
 
 

@@ -169,10 +169,15 @@ def test_shipped_weights_are_small_and_carry_metadata(arch: str, scale: int, var
     assert e.meta["scale"] == scale and e.meta["arch"] == arch
 
 
-def test_onnxruntime_residuals_match_the_rounded_path_of_the_same_network() -> None:
-    """The pipeline's residuals from ONNX Runtime (the residual graph, no rounding) against
-    eager PyTorch's rounded planes minus the bicubic: the shipped espcn-s x2, real-looking
-    crops of three sizes; at most half a level apart where the picture is not clipped."""
+@pytest.mark.parametrize(("arch", "scale"), [("espcn-s", 2), ("espcn", 4), ("fsrcnn-s", 3)])
+def test_onnxruntime_residuals_match_the_rounded_path_of_the_same_network(
+    arch: str, scale: int
+) -> None:
+    """The pipeline's residuals from ONNX Runtime (the graph of the crop's own luma, bicubic
+    folded in, no rounding) against eager PyTorch's rounded planes minus the bicubic, shipped
+    weights, real-looking crops of three sizes: away from the crop's border within a level and
+    a half (eager reads the upscale rounded to uint8 and rounds its output), near it within a
+    few levels."""
     pytest.importorskip("onnxruntime")
     import cv2
 
@@ -183,14 +188,20 @@ def test_onnxruntime_residuals_match_the_rounded_path_of_the_same_network() -> N
         cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (0, 0), 1.5)
         for h, w in ((40, 40), (61, 47), (120, 120))
     ]
-    onnx = load_enhancer(2, arch="espcn-s", variant="video", backend="onnxruntime")
-    eager = load_enhancer(2, arch="espcn-s", variant="video", backend="cpu")
+    onnx = load_enhancer(scale, arch=arch, variant="video", backend="onnxruntime")
+    eager = load_enhancer(scale, arch=arch, variant="video", backend="cpu")
+    assert onnx.backend.reads_low_resolution  # type: ignore[attr-defined]
+    c = build_srcnn(arch, scale=scale).valid_crop
     for crop, r, y in zip(
         crops, onnx.enhance(crops, residual=True), eager.enhance(crops, residual=True), strict=True
     ):
-        up = preprocess_luma(crop, 2).astype(np.float32)
+        up = preprocess_luma(crop, scale).astype(np.float32)
         assert r.dtype == np.float32 and r.shape == up.shape
         inside = (up + r > 1) & (up + r < 254)
         assert inside.mean() > 0.9
-        assert np.abs(r - y)[inside].max() <= 0.5 + 1e-2
+        d = np.abs(r - y)
+        inner = (slice(c, -c), slice(c, -c))
+        assert d[inner][inside[inner]].max() <= 1.5
+        assert d[inner][inside[inner]].mean() <= 0.35  # eager's output rounding alone is 0.25
+        assert d[inside].max() <= 3.0
         assert np.abs(r).max() > 1  # the network does add something

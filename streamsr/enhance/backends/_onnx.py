@@ -19,6 +19,13 @@ serve: every layer's bias times 255 scales the whole network by 255 (convolution
 ReLU is positively homogeneous, edge padding and the depth/space shuffles move values only).
 At a 768 px close-up crop (espcn-s, one thread, 60 calls, two runs) the residual took 9.9 / 9.7
 ms against 11.0 / 10.5 for the rounded plane minus the input.
+
+A low-resolution network has a third graph, :func:`lowres_lr_to_onnx`, the one the pipeline
+runs: the crop's own luma in (``x``, levels, not upscaled), the residual over its bicubic
+upscale out. A bicubic upscale by an integer factor is one fixed filter per output phase, so
+bicubic, ``pixel_unshuffle`` and the first convolution fold into one convolution of the
+low-resolution plane (:func:`fold_bicubic`); the graph then neither builds nor pads nor shuffles
+the upscaled plane. See :func:`lowres_lr_to_onnx` for what it costs and where it differs.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ ALLOW_SPINNING = False
 OPSET = 17
 IR_VERSION = 8  # opset 17's IR version: loadable by every onnxruntime the extra admits
 INPUT_NAME, OUTPUT_NAME, RESIDUAL_NAME = "y", "y_out", "residual"
+LR_INPUT_NAME = "x"
 
 
 def import_onnx() -> Any:
@@ -168,6 +176,103 @@ def fsrcnn_to_onnx(
     return _finish(onnx, "fsrcnn", nodes, inits, ch, metadata, residual)
 
 
+def fold_bicubic(weight: np.ndarray, scale: int, channels: int) -> np.ndarray:
+    """The first convolution of a low-resolution network, ``(F, channels * scale**2, k, k)``
+    over the pixel-unshuffled bicubic upscale (torch's plane order ``c * scale**2 + i * scale +
+    j``), as one ``(F, channels, k + 4, k + 4)`` convolution of the low-resolution planes.
+
+    Pixel ``(q, r)`` of unshuffled plane ``(i, j)`` is bicubic output pixel ``(scale * q + i,
+    scale * r + j)``, the separable filter ``bicubic_phase_weights(scale)[i] x [j]`` of the
+    input around ``(q, r)`` (5 x 5); a ``k`` x ``k`` convolution of those is a ``k + 4`` square
+    one of the input. Exact in float up to the borders, before OpenCV rounds the upscale to uint8.
+    """
+    from streamsr.enhance._resize import bicubic_phase_weights
+
+    f, planes, k, _k = weight.shape
+    s2 = scale * scale
+    if planes != channels * s2:
+        raise ValueError(f"expected {channels * s2} input planes, got {planes}")
+    phases = bicubic_phase_weights(scale)
+    w = weight.astype(np.float64).reshape(f, channels, scale, scale, k, k)
+    out = np.zeros((f, channels, k + 4, k + 4), np.float64)
+    for i in range(scale):
+        for j in range(scale):
+            taps = np.outer(phases[i], phases[j])  # (5, 5)
+            for dy in range(k):
+                for dx in range(k):
+                    out[:, :, dy : dy + 5, dx : dx + 5] += (
+                        w[:, :, i, j, dy, dx][:, :, None, None] * taps
+                    )
+    return out.astype(np.float32)
+
+
+def lowres_lr_to_onnx(model: LowResNet, *, metadata: dict[str, str] | None = None) -> Any:
+    """A low-resolution network as a graph of the crop's own planes: ``x`` ``(B, C, h, w)`` in
+    levels (0..255 as float32, not upscaled) to ``residual`` ``(B, C, scale * h, scale * w)``,
+    what the network adds to the bicubic upscale of ``x``, in levels.
+
+    The input is padded once (edge, ``lr_crop + 2`` pixels, the bicubic's own reach included),
+    then the folded first convolution (:func:`fold_bicubic`) and the others run unpadded, and
+    ``DepthToSpace`` gives the residual at the output size: no upscale, no ``Pad`` or
+    ``SpaceToDepth`` of the upscaled plane, no ``Slice``.
+
+    Where it differs from :func:`fsrcnn_to_onnx` on the upscaled plane: that graph reads the
+    upscale rounded to uint8 (this one, in effect, the unrounded one: the residuals differ by
+    up to about 0.8 levels, 0.05-0.12 on average, on face crops with the shipped weights); and
+    within ``valid_crop`` output pixels of the crop's border, where that graph replicates the
+    upscaled plane's edge and this one the input's (up to about 2.4 levels at x4, where the
+    feathered paste-back weighs them near zero). Elsewhere the same to float precision.
+
+    Cost, one thread, ONNX Runtime 1.32, the shipped weights (one run on the 2-core machine;
+    upscaled-plane graph plus its bicubic against this one): espcn-s x2 at an 820 px output
+    21.2 against 21.1 ms, espcn x2 114 / 94, espcn-s x4 at 512 px 5.7 / 2.7, espcn x4 20.9 /
+    12.5, espcn-s x3 at 600 px 7.3 / 4.6, fsrcnn-s x3 13.1 / 9.1.
+    """
+    onnx = import_onnx()
+    from onnx import TensorProto, helper, numpy_helper
+
+    s, ch, p = model.scale, model.channels, model.lr_crop + 2
+    nodes: list[Any] = []
+    inits: list[Any] = []
+
+    def const(name: str, value: np.ndarray) -> str:
+        inits.append(numpy_helper.from_array(value, name))
+        return name
+
+    pads = const("input.pads", np.array([0, 0, p, p, 0, 0, p, p], np.int64))
+    nodes.append(helper.make_node("Pad", [LR_INPUT_NAME, pads], ["input.padded"], mode="edge"))
+    x = "input.padded"
+    for name, conv, relu in model.layers():
+        w = conv.weight.detach().to("cpu", torch.float32).numpy()
+        if name == "extract":
+            w = fold_bicubic(w, s, ch)
+        assert conv.bias is not None
+        b = conv.bias.detach().to("cpu", torch.float32).numpy() * np.float32(255.0)
+        out = f"{name}.conv" if relu else "residual.lr"
+        k = int(w.shape[2])
+        nodes.append(
+            helper.make_node(
+                "Conv",
+                [x, const(f"{name}.weight", w), const(f"{name}.bias", b)],
+                [out],
+                kernel_shape=[k, k],
+            )
+        )
+        x = out
+        if relu:
+            nodes.append(helper.make_node("Relu", [x], [f"{name}.relu"]))
+            x = f"{name}.relu"
+    nodes.append(helper.make_node("DepthToSpace", [x], [RESIDUAL_NAME], blocksize=s, mode="CRD"))
+    graph = helper.make_graph(
+        nodes,
+        "fsrcnn_lr",
+        [helper.make_tensor_value_info(LR_INPUT_NAME, TensorProto.FLOAT, ["batch", ch, "h", "w"])],
+        [helper.make_tensor_value_info(RESIDUAL_NAME, TensorProto.FLOAT, ["batch", ch, "H", "W"])],
+        inits,
+    )
+    return _model(onnx, graph, metadata)
+
+
 def _finish(
     onnx: Any,
     name: str,
@@ -191,6 +296,13 @@ def _finish(
         [helper.make_tensor_value_info(out, TensorProto.FLOAT, dims)],
         inits,
     )
+    return _model(onnx, graph, metadata)
+
+
+def _model(onnx: Any, graph: Any, metadata: dict[str, str] | None) -> Any:
+    """The checked ``ModelProto`` of ``graph``, with the opset, IR version and ``metadata``."""
+    from onnx import helper
+
     proto = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="streamsr"
     )
@@ -243,6 +355,16 @@ class OnnxRuntimeBackend:
         self._session = ort.InferenceSession(proto.SerializeToString(), so, providers=providers)
         levels = srcnn_to_onnx(model, residual=True)
         self._residual = ort.InferenceSession(levels.SerializeToString(), so, providers=providers)
+        self._residual_lr = None
+        if isinstance(model, LowResNet):
+            lr = lowres_lr_to_onnx(model).SerializeToString()
+            self._residual_lr = ort.InferenceSession(lr, so, providers=providers)
+
+    @property
+    def reads_low_resolution(self) -> bool:
+        """Whether :meth:`infer_residual_lr` takes the crop's own luma (a low-resolution
+        network: its bicubic folded into the first convolution, :func:`lowres_lr_to_onnx`)."""
+        return self._residual_lr is not None
 
     def infer_luma(self, y_up: np.ndarray) -> np.ndarray:
         check_luma(y_up)
@@ -260,3 +382,14 @@ class OnnxRuntimeBackend:
         check_luma(y_up)
         x = y_up[:, None].astype(np.float32)
         return self._residual.run([RESIDUAL_NAME], {INPUT_NAME: x})[0][:, 0]
+
+    def infer_residual_lr(self, y: np.ndarray) -> np.ndarray:
+        """:meth:`infer_residual` from the crops' own luma, ``(B, h, w)`` uint8, not upscaled:
+        ``(B, scale * h, scale * w)`` float32, what the network adds to the bicubic upscale of
+        each plane (:func:`~streamsr.enhance._enhancer.preprocess_luma`). Only where
+        :attr:`reads_low_resolution`."""
+        check_luma(y)
+        if self._residual_lr is None:
+            raise ValueError("infer_residual_lr needs a low-resolution network (FSRCNN, ESPCN)")
+        x = y[:, None].astype(np.float32)
+        return self._residual_lr.run([RESIDUAL_NAME], {LR_INPUT_NAME: x})[0][:, 0]
