@@ -40,6 +40,7 @@ from typing import Any, Literal, get_args
 
 import av
 import av.error
+import cv2
 import numpy as np
 from av.audio.stream import AudioStream
 from av.container import OutputContainer
@@ -121,26 +122,68 @@ def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     return os.path.normcase(pa.resolve()) == os.path.normcase(pb.resolve())
 
 
+def _bt709_limited() -> np.ndarray:
+    """``(3, 4)`` float32: RGB (0..255) to BT.709 limited-range Y, Cb, Cr, offsets included."""
+    kr, kb = 0.2126, 0.0722
+    kg = 1.0 - kr - kb
+    m = np.array(
+        [
+            [kr, kg, kb],
+            [-kr / (1 - kb) / 2, -kg / (1 - kb) / 2, 0.5],
+            [0.5, -kg / (1 - kr) / 2, -kb / (1 - kr) / 2],
+        ]
+    ) * np.array([[219 / 255], [224 / 255], [224 / 255]])
+    return np.hstack([m, [[16.0], [128.0], [128.0]]]).astype(np.float32)
+
+
+BT709_LIMITED = _bt709_limited()
+
+
 class Yuv420pConverter:
     """RGB frames to BT.709 limited-range yuv420p VideoFrames, padded (edge) to ``size_wh``.
 
-    One per output: it keeps its swscale context between frames (``VideoFrame.reformat``
-    builds a new one per call, which took longer than the conversion itself at 1280x960).
+    OpenCV converts: one affine transform per pixel (:data:`BT709_LIMITED`, rounded), then
+    each chroma plane the mean of its 2 x 2 block (centred siting), into buffers kept between
+    frames. swscale did the same conversion in about 6 ms per 820 x 824 frame (its default
+    bicubic chroma filter; 2.3-3.1 ms with its cheaper filters), this in about 1 ms; they differ
+    by at most one level of luma and two of chroma (0.05 / 0.25 on average, a real frame).
+    Sizes that are not even (AV1 keeps them) go through swscale.
     """
 
     def __init__(self, size_wh: tuple[int, int]) -> None:
         self.size_wh = size_wh
+        w, h = size_wh
+        self._even = w % 2 == 0 and h % 2 == 0
         self._reformatter = VideoReformatter()
+        self._ycc = np.empty((h, w, 3), np.uint8)
+        self._sub = np.empty((h // 2, w // 2, 3), np.uint8)
+        self._planes = np.empty((h * 3 // 2, w), np.uint8)
 
     def __call__(self, rgb24: np.ndarray) -> av.VideoFrame:
         h, w = rgb24.shape[:2]
         ew, eh = self.size_wh
         if (w, h) != (ew, eh):
             rgb24 = np.pad(rgb24, ((0, eh - h), (0, ew - w), (0, 0)), mode="edge")
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb24), format="rgb24")
-        return self._reformatter.reformat(
-            vf, format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG
-        )
+        rgb24 = np.ascontiguousarray(rgb24)
+        if not self._even:
+            vf = av.VideoFrame.from_ndarray(rgb24, format="rgb24")
+            return self._reformatter.reformat(
+                vf,
+                format="yuv420p",
+                dst_colorspace=Colorspace.ITU709,
+                dst_color_range=ColorRange.MPEG,
+            )
+        cv2.transform(rgb24, BT709_LIMITED, dst=self._ycc)
+        cv2.extractChannel(self._ycc, 0, dst=self._planes[:eh])
+        cv2.resize(self._ycc, (ew // 2, eh // 2), dst=self._sub, interpolation=cv2.INTER_AREA)
+        q = (eh // 2) * (ew // 2)
+        chroma = self._planes[eh:].reshape(-1)
+        chroma[:q] = self._sub[..., 1].reshape(-1)
+        chroma[q:] = self._sub[..., 2].reshape(-1)
+        vf = av.VideoFrame.from_ndarray(self._planes, format="yuv420p")  # copies the planes
+        vf.colorspace = Colorspace.ITU709
+        vf.color_range = ColorRange.MPEG
+        return vf
 
 
 class FileSink(Closing):

@@ -430,3 +430,51 @@ def test_killed_writer_leaves_playable_file(tmp_path: Path, ext: str) -> None:
     assert close_ms(v_out, video_times(clip)[: len(v_out)])
     assert a_out[-1] >= v_out[-1] - 1
     assert close_ms(a_out, audio_times(clip)[: len(a_out)])
+
+
+@pytest.mark.parametrize("size_wh", [(64, 48), (63, 47)])
+def test_yuv_conversion_is_bt709_limited_yuv420p(size_wh: tuple[int, int]) -> None:
+    """The encoder's input is BT.709 limited-range yuv420p, tagged so: at even sizes (OpenCV's
+    conversion) within a level of the float conversion with 2 x 2 chroma means, and of
+    swscale's on a smooth picture (luma; swscale's chroma filter is wider); odd sizes (AV1)
+    go through swscale."""
+    import cv2
+    from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
+
+    from streamsr.sinks._file import Yuv420pConverter
+
+    w, h = size_wh
+    rng = np.random.default_rng(7)
+    rgb = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (0, 0), 1.2)
+    rgb[h // 3 : h // 2, :, 0] = 250  # a saturated red band: the chroma matrix matters there
+    vf = Yuv420pConverter((w, h))(rgb)
+    assert (vf.width, vf.height, vf.format.name) == (w, h, "yuv420p")
+    assert (vf.colorspace, vf.color_range) == (Colorspace.ITU709, ColorRange.MPEG)
+    if w % 2 or h % 2:
+        return
+    x = rgb.astype(np.float64)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = 16 + 219 / 255 * (0.2126 * r + 0.7152 * g + 0.0722 * b)
+    cb = 128 + 224 / 255 * (b - (y - 16) * 255 / 219) / 1.8556
+    cr = 128 + 224 / 255 * (r - (y - 16) * 255 / 219) / 1.5748
+
+    def means(c: np.ndarray) -> np.ndarray:
+        return c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+
+    got = vf.to_ndarray().astype(np.float64)
+    q = (h // 2) * (w // 2)
+    chroma = got[h:].reshape(-1)
+    assert np.abs(got[:h] - y).max() <= 1.0
+    assert np.abs(chroma[:q].reshape(h // 2, w // 2) - means(cb)).max() <= 1.5
+    assert np.abs(chroma[q:].reshape(h // 2, w // 2) - means(cr)).max() <= 1.5
+    smooth = cv2.GaussianBlur(rgb, (0, 0), 3.0)
+    ref = VideoReformatter().reformat(
+        av.VideoFrame.from_ndarray(smooth, format="rgb24"),
+        format="yuv420p",
+        dst_colorspace=Colorspace.ITU709,
+        dst_color_range=ColorRange.MPEG,
+    )
+    mine = Yuv420pConverter((w, h))(smooth).to_ndarray().astype(int)
+    theirs = ref.to_ndarray().astype(int)
+    assert np.abs(mine[:h] - theirs[:h]).max() <= 1
+    assert np.abs(mine[h:] - theirs[h:]).mean() <= 0.5
