@@ -199,6 +199,32 @@ class OnnxRuntimeBench(BackendBench):
         return None if importable("onnxruntime") else "onnx / onnxruntime not installed"
 
 
+class OnnxResidualBench(OnnxRuntimeBench):
+    """What the pipeline runs on a CPU: ONNX Runtime's residual graph. A low-resolution
+    network reads the crop's own luma (``scale`` times smaller per side; the bicubic folded into
+    its first convolution), an SRCNN the upscaled plane; no rounding, no uint8 output."""
+
+    name = "onnxruntime-residual"
+
+    def setup(self) -> None:
+        self.backend = make_backend(
+            "onnxruntime", self.model, torch.device("cpu"), arch=self.arch, scale=self.scale
+        )
+
+    def prepare(self, y_up: np.ndarray) -> None:
+        backend: Any = self.backend
+        if backend.reads_low_resolution:
+            y_up = np.ascontiguousarray(y_up[:, :: self.scale, :: self.scale])
+        super().prepare(y_up)
+
+    def run(self) -> None:
+        backend: Any = self.backend
+        if backend.reads_low_resolution:
+            backend.infer_residual_lr(self._y)
+        else:
+            backend.infer_residual(self._y)
+
+
 class CompileBench(BackendBench):
     name = "compile"
 
@@ -247,6 +273,7 @@ BENCHES: dict[str, list[type[BackendBench]]] = {
     "eager-nchw": [PlainEagerBench],
     "cpu": [CpuBench],
     "onnxruntime": [OnnxRuntimeBench],
+    "onnxruntime-residual": [OnnxResidualBench],
     "compile": [CompileBench, CompileCudaBench],
     "cuda": [CudaGraphBench],
     "tensorrt": [TensorRTBench],
@@ -505,7 +532,7 @@ def main() -> int:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     head = (
-        f"{'arch':<12}{'backend':<14}{'device':<7}{'size':>6}{'batch':>7}{'ms/batch':>11}{'ms/crop':>10}"
+        f"{'arch':<12}{'backend':<22}{'device':<7}{'size':>6}{'batch':>7}{'ms/batch':>11}{'ms/crop':>10}"
         f"{'crops/s':>10}{'dev ms':>9}{'kern ms':>9}{'% peak':>8}{'vs cpu':>9}{'vs nchw':>9}"
     )
     print(head)
@@ -527,7 +554,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         frac = r.get("fraction_of_fp16_peak")
         pct = f"{100 * frac:.1f}" if frac is not None else ""
         print(
-            f"{r['arch']:<12}{r['backend']:<14}{r['device']:<7}{r['size']:>6}{r['batch']:>7}"
+            f"{r['arch']:<12}{r['backend']:<22}{r['device']:<7}{r['size']:>6}{r['batch']:>7}"
             f"{r['ms_per_batch']:>11.2f}{r['ms_per_crop']:>10.2f}{r['crops_per_s']:>10.1f}"
             f"{dev:>9}{kern:>9}{pct:>8}{vs[0]:>9}{vs[1]:>9}"
         )
