@@ -8,7 +8,7 @@ so that their ratios are comparable on a shared, noisy machine:
   (3) fullframe decode -> the network on the whole frame -> encode
 
 for every clip of ``--input`` and every network of ``--arch`` (default: the file default of the
-scale, ``default``: espcn, with espcn-s for faces of 512 px and more, as ``--quality best``). The default clips are the two cases of issue 10: the bundled 640x480 webcam clip (one
+scale, ``default``: espcn, with espcn-s for crops of 256 input px and more, as ``--quality best``). The default clips are the two cases of issue 10: the bundled 640x480 webcam clip (one
 face about 70 px wide) and, where the shared data is, a close-up talking head (410x412, the
 face fills the frame). (1) is timed once per clip; per network, (2) and (3) follow it.
 

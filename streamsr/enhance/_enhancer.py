@@ -333,15 +333,20 @@ class AutoEnhancer(Enhancer):
         return self.chooser.stats()
 
 
-LARGE_CROP_PX = 512
-"""Output crop side from which a face is large for :class:`TieredEnhancer`."""
+LARGE_CROP_PX = 256
+"""Crop side, in input pixels, from which a face is large for :class:`TieredEnhancer` (an
+output crop of 512 px at x2, 1,024 at x4). In input pixels because that is what the
+low-resolution networks cost: on ONNX Runtime, with the bicubic folded in, espcn took 39.0 /
+39.8 / 38.6 ms for a 256 px crop at x2 / x3 / x4 (espcn-s 8.2 / 9.1 / 8.8; one thread, one
+run). Until the eleventh session it was 512 px of output at every scale, which at x4 sent
+faces of 128 input pixels to espcn-s."""
 LARGE_HYSTERESIS = 0.85
 """A crop between this share of :data:`LARGE_CROP_PX` and it keeps the tier of the last call
 that had such a crop, so that a face near the threshold does not switch network every frame."""
 
 
 class TieredEnhancer:
-    """Two networks of one scale: ``main`` for faces whose output crop is smaller than
+    """Two networks of one scale: ``main`` for faces whose crop (input pixels) is smaller than
     :data:`LARGE_CROP_PX`, the cheaper ``large`` for the others.
 
     A pre-upsampling network pays per output pixel, so a face that fills the frame costs
@@ -364,7 +369,9 @@ class TieredEnhancer:
         self._band_large = False
         self._share()
         log.info(
-            "faces of %d px and more (output) through %s, the others through %s",
+            "faces of %d px and more (output; crops of %d input px) through %s, the others "
+            "through %s",
+            LARGE_CROP_PX * self.scale,
             LARGE_CROP_PX,
             large.arch,
             main.arch,
@@ -377,7 +384,7 @@ class TieredEnhancer:
 
     @property
     def meta(self) -> dict[str, Any]:
-        return dict(self.main.meta, large_arch=self.large.arch, large_px=LARGE_CROP_PX)
+        return dict(self.main.meta, large_arch=self.large.arch, large_px=LARGE_CROP_PX * self.scale)
 
     @property
     def variant(self) -> str:
@@ -407,10 +414,10 @@ class TieredEnhancer:
         return dict(stats() if stats is not None else {}, large_arch=self.large.arch)
 
     def is_large(self, crops: Sequence[np.ndarray]) -> list[bool]:
-        """Which crops go to the large tier (output side ``scale`` times the crop's). A crop in
-        the band under the threshold keeps the tier the band had: large after a large crop,
+        """Which crops go to the large tier (by the crop's longer side, input pixels). A crop
+        in the band under the threshold keeps the tier the band had: large after a large crop,
         small after a call whose crops were all under the band."""
-        sides = [max(c.shape[0], c.shape[1]) * self.scale for c in crops]
+        sides = [max(c.shape[0], c.shape[1]) for c in crops]
         floor = LARGE_HYSTERESIS * LARGE_CROP_PX
         if any(s >= LARGE_CROP_PX for s in sides):
             self._band_large = True

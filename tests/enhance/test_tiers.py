@@ -40,7 +40,7 @@ def test_each_crop_goes_through_the_network_of_its_size_in_order() -> None:
     main = load_enhancer(2, arch="espcn", variant="video", device="cpu")
     large = load_enhancer(2, arch="espcn-s", variant="video", device="cpu")
     tiered = TieredEnhancer(main, large)
-    side_large = LARGE_CROP_PX // 2  # output side = LARGE_CROP_PX
+    side_large = LARGE_CROP_PX  # input pixels
     crops = [_crop(40, 1), _crop(side_large, 2), _crop(60, 3)]
     out = tiered.enhance(crops, residual=True)
     np.testing.assert_array_equal(out[0], main.enhance([crops[0]], residual=True)[0])
@@ -48,7 +48,20 @@ def test_each_crop_goes_through_the_network_of_its_size_in_order() -> None:
     np.testing.assert_array_equal(out[2], main.enhance([crops[2]], residual=True)[0])
     per_frame = tiered.enhance_many([[crops[0]], [], [crops[1], crops[2]]])
     assert [len(f) for f in per_frame] == [1, 0, 2]
-    assert per_frame[2][0].shape == (LARGE_CROP_PX, LARGE_CROP_PX, 3)
+    assert per_frame[2][0].shape == (2 * LARGE_CROP_PX, 2 * LARGE_CROP_PX, 3)
+
+
+def test_the_threshold_is_in_input_pixels_at_every_scale() -> None:
+    """What a low-resolution network costs follows the crop's input pixels, not the output's:
+    at x4 a crop just under the threshold (an output of nearly four times it) stays with the
+    main network, one at the threshold goes to the large tier."""
+    tiered = TieredEnhancer(
+        load_enhancer(4, arch="espcn", variant="video", device="cpu"),
+        load_enhancer(4, arch="espcn-s", variant="video", device="cpu"),
+    )
+    assert tiered.meta["large_px"] == 4 * LARGE_CROP_PX
+    under = _crop(int(0.8 * LARGE_CROP_PX))
+    assert tiered.is_large([under, _crop(LARGE_CROP_PX)]) == [False, True]
 
 
 def test_a_face_near_the_threshold_keeps_its_tier() -> None:
@@ -56,10 +69,10 @@ def test_a_face_near_the_threshold_keeps_its_tier() -> None:
         load_enhancer(2, arch="espcn", variant="video", device="cpu"),
         load_enhancer(2, arch="espcn-s", variant="video", device="cpu"),
     )
-    below = _crop(int(0.9 * LARGE_CROP_PX) // 2)  # in the band under the threshold
-    small = _crop(int(0.8 * LARGE_CROP_PX) // 2)  # under the band
+    below = _crop(int(0.9 * LARGE_CROP_PX))  # in the band under the threshold
+    small = _crop(int(0.8 * LARGE_CROP_PX))  # under the band
     assert tiered.is_large([below]) == [False]  # came from small: stays small
-    assert tiered.is_large([_crop(LARGE_CROP_PX // 2)]) == [True]
+    assert tiered.is_large([_crop(LARGE_CROP_PX)]) == [True]
     assert tiered.is_large([below]) == [True]  # came from large: stays large
     assert tiered.is_large([below, small]) == [True, False]
     assert tiered.is_large([small]) == [False]
