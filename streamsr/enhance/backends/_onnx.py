@@ -353,8 +353,8 @@ class OnnxRuntimeBackend:
         )
         proto = srcnn_to_onnx(model)
         self._session = ort.InferenceSession(proto.SerializeToString(), so, providers=providers)
-        levels = srcnn_to_onnx(model, residual=True)
-        self._residual = ort.InferenceSession(levels.SerializeToString(), so, providers=providers)
+        self._model, self._options, self._providers = model, so, providers
+        self._residual_up: Any = None  # the upscaled plane's residual graph, built when first asked
         self._residual_lr = None
         if isinstance(model, LowResNet):
             lr = lowres_lr_to_onnx(model).SerializeToString()
@@ -381,7 +381,13 @@ class OnnxRuntimeBackend:
         picture, which saturates)."""
         check_luma(y_up)
         x = y_up[:, None].astype(np.float32)
-        return self._residual.run([RESIDUAL_NAME], {INPUT_NAME: x})[0][:, 0]
+        if self._residual_up is None:
+            ort = import_onnxruntime()
+            levels = srcnn_to_onnx(self._model, residual=True).SerializeToString()
+            self._residual_up = ort.InferenceSession(
+                levels, self._options, providers=self._providers
+            )
+        return self._residual_up.run([RESIDUAL_NAME], {INPUT_NAME: x})[0][:, 0]
 
     def infer_residual_lr(self, y: np.ndarray) -> np.ndarray:
         """:meth:`infer_residual` from the crops' own luma, ``(B, h, w)`` uint8, not upscaled:
