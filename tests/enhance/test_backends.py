@@ -104,7 +104,16 @@ def test_auto_picks_an_available_backend_and_logs_it(
 def test_onnxruntime_runs_the_threads_it_is_given(weights: Path, threads: int) -> None:
     need("onnxruntime")
     e = load_enhancer(SCALE, weights=weights, backend="onnxruntime", threads=threads)
-    for session in (e.backend._session, e.backend._residual):  # type: ignore[attr-defined]
+    e.backend.infer_residual(np.zeros((1, 16, 16), np.uint8))  # type: ignore[attr-defined]
+    low = load_enhancer(
+        SCALE, arch="espcn-s", variant="clean", backend="onnxruntime", threads=threads
+    )
+    sessions = (
+        e.backend._session,  # type: ignore[attr-defined]
+        e.backend._residual_up,  # type: ignore[attr-defined]  # built by the call above
+        low.backend._residual_lr,  # type: ignore[attr-defined]
+    )
+    for session in sessions:
         assert session.get_session_options().intra_op_num_threads == threads
     default = load_enhancer(SCALE, weights=weights, backend="onnxruntime")
     opts = default.backend._session.get_session_options()  # type: ignore[attr-defined]
