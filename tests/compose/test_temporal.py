@@ -56,3 +56,29 @@ def test_luma_and_rgb_residuals_are_smoothed_alike() -> None:
     for a, b in zip(luma, rgb, strict=True):
         np.testing.assert_allclose(np.repeat(a[..., None], 3, axis=2), b, atol=1e-4)
     assert np.std(luma[-1]) < 0.8 * np.std(res[-1])  # still picture: smoothed
+
+
+@pytest.mark.parametrize("channels", [0, 3])
+def test_a_box_inside_the_frame_blends_with_its_own_last_residual(channels: int) -> None:
+    """A face box that is a part of the frame (its residual a strided window of the smoother's
+    frame-sized plane), output twice the input: on a still picture each frame's result is
+    (1 - s) * new + s * the last result, exactly, and the rest of the plane is left alone."""
+    rng = np.random.default_rng(4)
+    bg = np.full((40, 60, 3), 90, np.uint8)
+    box = (20, 16, 84, 64)  # output pixels: x0, y0, x1, y1 (a 32 x 24 input box)
+    shape = (48, 64) + ((channels,) if channels else ())
+    res = [rng.normal(0, 5, shape).astype(np.float32) for _ in range(4)]
+    s = ResidualSmoother()
+    outs = []
+    for r in res:
+        s.begin(bg, 2)
+        outs.append(s.smooth(r, box).copy())
+        s.end()
+    np.testing.assert_array_equal(outs[0], res[0])
+    for t in range(1, 4):
+        want = (1 - s.strength) * res[t] + s.strength * outs[t - 1]
+        np.testing.assert_allclose(outs[t], want, rtol=1e-4, atol=1e-3)
+    # the next frame blends with the stored result, not with a stale copy
+    s.begin(bg, 2)
+    nxt = s.smooth(np.zeros(shape, np.float32), box)
+    np.testing.assert_allclose(nxt, s.strength * outs[-1], rtol=1e-4, atol=1e-3)
