@@ -349,8 +349,9 @@ class TieredEnhancer:
     """Two networks of one scale: ``main`` for faces whose crop (input pixels) is smaller than
     :data:`LARGE_CROP_PX`, the cheaper ``large`` for the others.
 
-    A pre-upsampling network pays per output pixel, so a face that fills the frame costs
-    most, while what enhancement adds to a face that is already large is least. ``--quality
+    Every network pays per pixel of the crop (a pre-upsampling SRCNN per output pixel, a
+    low-resolution one per input pixel), so a face that fills the frame costs most, while what
+    enhancement adds to a face that is already large is least. ``--quality
     best`` (the file default) runs espcn for small faces and the balanced network for large
     ones (:data:`LARGE_FACE_QUALITY`). With ``variant="auto"`` both are
     :class:`AutoEnhancer` s sharing one chooser, so both tiers always use the same weight set.
