@@ -167,19 +167,24 @@ class Enhancer:
             raise ValueError("crops must be a list of (H, W, 3) arrays, not one array")
         for i, c in enumerate(crops):
             check_crop(i, c)
-        if residual and not self.buckets and getattr(self.backend, "reads_low_resolution", False):
-            return self._residuals_from_low_resolution(crops)
         finish: Callable[[np.ndarray, np.ndarray], np.ndarray]
-        if residual:  # the luma alone
+        # a backend that gives the residual itself saves the rounding and the subtraction; one
+        # with the bicubic folded in (ONNX Runtime, a low-resolution network) takes the crops'
+        # own luma, so no upscaled plane is made and its output is ``grow`` times the input
+        direct: Callable[[np.ndarray], np.ndarray] | None = None
+        grow = 1
+        if residual and not self.buckets and getattr(self.backend, "reads_low_resolution", False):
+            ups = lumas = [cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in crops]
+            direct, grow = self.backend.infer_residual_lr, self.scale  # type: ignore[attr-defined]
+        elif residual:  # the luma alone
             ups = lumas = [preprocess_luma(c, self.scale) for c in crops]
             finish = _residual_over
+            direct = getattr(self.backend, "infer_residual", None)
         else:
             ups = [preprocess(c, self.scale) for c in crops]
             lumas = [u[..., 0] for u in ups]
             finish = postprocess
         out: list[np.ndarray | None] = [None] * len(ups)
-        # a backend that gives the residual itself saves the rounding and the subtraction
-        direct = getattr(self.backend, "infer_residual", None) if residual else None
         groups: dict[tuple[int, int], list[int]] = {}
         for i, u in enumerate(ups):
             groups.setdefault(self._batch_shape(*u.shape[:2]), []).append(i)
@@ -193,29 +198,12 @@ class Enhancer:
                     r = direct(batch)
                     for j, i in enumerate(chunk):
                         h, w = ups[i].shape[:2]
-                        out[i] = np.ascontiguousarray(r[j, :h, :w])
+                        out[i] = np.ascontiguousarray(r[j, : h * grow, : w * grow])
                     continue
                 y = self.enhance_luma(batch)
                 for j, i in enumerate(chunk):
                     h, w = ups[i].shape[:2]
                     out[i] = finish(ups[i], y[j, :h, :w])
-        return [o for o in out if o is not None]
-
-    def _residuals_from_low_resolution(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """The luma residuals of :meth:`enhance` from a backend that folds the bicubic into the
-        network (ONNX Runtime with a low-resolution network): the crops' own luma goes in, no
-        upscaled plane is made. Crops of one size share a batch."""
-        lumas = [cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in crops]
-        out: list[np.ndarray | None] = [None] * len(lumas)
-        groups: dict[tuple[int, int], list[int]] = {}
-        for i, y in enumerate(lumas):
-            groups.setdefault(y.shape[:2], []).append(i)
-        for idx in groups.values():
-            for k in range(0, len(idx), self.max_batch):
-                chunk = idx[k : k + self.max_batch]
-                r = self.backend.infer_residual_lr(np.stack([lumas[i] for i in chunk]))  # type: ignore[attr-defined]
-                for j, i in enumerate(chunk):
-                    out[i] = r[j]
         return [o for o in out if o is not None]
 
     def enhance_many(
@@ -336,9 +324,9 @@ class AutoEnhancer(Enhancer):
 LARGE_CROP_PX = 256
 """Crop side, in input pixels, from which a face is large for :class:`TieredEnhancer` (an
 output crop of 512 px at x2, 1,024 at x4). In input pixels because that is what the
-low-resolution networks cost: on ONNX Runtime, with the bicubic folded in, espcn took 39.0 /
-39.8 / 38.6 ms for a 256 px crop at x2 / x3 / x4 (espcn-s 8.2 / 9.1 / 8.8; one thread, one
-run). Until the eleventh session it was 512 px of output at every scale, which at x4 sent
+low-resolution networks cost: on ONNX Runtime, with the bicubic folded in, espcn took 34.3 /
+34.7 / 36.3 ms for a 256 px crop at x2 / x3 / x4 (espcn-s 6.7 / 7.1 / 7.7; one thread, one
+run on the quiet 2-core machine, ``bench_enhancers.py --backends onnxruntime-residual``). Until the eleventh session it was 512 px of output at every scale, which at x4 sent
 faces of 128 input pixels to espcn-s."""
 LARGE_HYSTERESIS = 0.85
 """A crop between this share of :data:`LARGE_CROP_PX` and it keeps the tier of the last call

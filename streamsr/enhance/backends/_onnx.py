@@ -30,6 +30,7 @@ the upscaled plane. See :func:`lowres_lr_to_onnx` for what it costs and where it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -136,27 +137,7 @@ def fsrcnn_to_onnx(
     nodes.append(helper.make_node("SpaceToDepth", ["input.padded"], ["lr"], blocksize=s))
     # SpaceToDepth's plane (i * s + j) * C + k is torch's pixel_unshuffle plane k * s * s + i * s + j.
     perm = np.array([k * s * s + b for b in range(s * s) for k in range(ch)], np.int64)
-    x = "lr"
-    for name, conv, relu in model.layers():
-        w = conv.weight.detach().to("cpu", torch.float32).numpy()
-        if name == "extract":
-            w = w[:, perm]
-        assert conv.bias is not None
-        b = conv.bias.detach().to("cpu", torch.float32).numpy() * bias_scale
-        out = f"{name}.conv" if relu else "residual.lr"
-        k = int(conv.kernel_size[0])
-        nodes.append(
-            helper.make_node(
-                "Conv",
-                [x, const(f"{name}.weight", w), const(f"{name}.bias", b)],
-                [out],
-                kernel_shape=[k, k],
-            )
-        )
-        x = out
-        if relu:
-            nodes.append(helper.make_node("Relu", [x], [f"{name}.relu"]))
-            x = f"{name}.relu"
+    x = _convolutions(model, "lr", nodes, const, bias_scale, lambda w: w[:, perm])
     nodes.append(
         helper.make_node("DepthToSpace", [x], ["residual.padded"], blocksize=s, mode="CRD")
     )
@@ -174,6 +155,43 @@ def fsrcnn_to_onnx(
         )
     )
     return _finish(onnx, "fsrcnn", nodes, inits, ch, metadata, residual)
+
+
+def _convolutions(
+    model: LowResNet,
+    x: str,
+    nodes: list[Any],
+    const: Callable[[str, np.ndarray], str],
+    bias_scale: np.float32,
+    first: Callable[[np.ndarray], np.ndarray],
+) -> str:
+    """Append a low-resolution network's convolutions (each but the last with its ReLU) to
+    ``nodes``, reading tensor ``x``; ``first`` rewrites the first layer's weights for the
+    graph's input (a plane permutation, or the folded bicubic), ``bias_scale`` the biases (255
+    for levels). Returns the last output's name, ``residual.lr``."""
+    from onnx import helper
+
+    for name, conv, relu in model.layers():
+        w = conv.weight.detach().to("cpu", torch.float32).numpy()
+        if name == "extract":
+            w = first(w)
+        assert conv.bias is not None
+        b = conv.bias.detach().to("cpu", torch.float32).numpy() * bias_scale
+        out = f"{name}.conv" if relu else "residual.lr"
+        k = int(w.shape[2])
+        nodes.append(
+            helper.make_node(
+                "Conv",
+                [x, const(f"{name}.weight", w), const(f"{name}.bias", b)],
+                [out],
+                kernel_shape=[k, k],
+            )
+        )
+        x = out
+        if relu:
+            nodes.append(helper.make_node("Relu", [x], [f"{name}.relu"]))
+            x = f"{name}.relu"
+    return x
 
 
 def fold_bicubic(weight: np.ndarray, scale: int, channels: int) -> np.ndarray:
@@ -241,27 +259,9 @@ def lowres_lr_to_onnx(model: LowResNet, *, metadata: dict[str, str] | None = Non
 
     pads = const("input.pads", np.array([0, 0, p, p, 0, 0, p, p], np.int64))
     nodes.append(helper.make_node("Pad", [LR_INPUT_NAME, pads], ["input.padded"], mode="edge"))
-    x = "input.padded"
-    for name, conv, relu in model.layers():
-        w = conv.weight.detach().to("cpu", torch.float32).numpy()
-        if name == "extract":
-            w = fold_bicubic(w, s, ch)
-        assert conv.bias is not None
-        b = conv.bias.detach().to("cpu", torch.float32).numpy() * np.float32(255.0)
-        out = f"{name}.conv" if relu else "residual.lr"
-        k = int(w.shape[2])
-        nodes.append(
-            helper.make_node(
-                "Conv",
-                [x, const(f"{name}.weight", w), const(f"{name}.bias", b)],
-                [out],
-                kernel_shape=[k, k],
-            )
-        )
-        x = out
-        if relu:
-            nodes.append(helper.make_node("Relu", [x], [f"{name}.relu"]))
-            x = f"{name}.relu"
+    x = _convolutions(
+        model, "input.padded", nodes, const, np.float32(255.0), lambda w: fold_bicubic(w, s, ch)
+    )
     nodes.append(helper.make_node("DepthToSpace", [x], [RESIDUAL_NAME], blocksize=s, mode="CRD"))
     graph = helper.make_graph(
         nodes,
