@@ -313,26 +313,36 @@ def test_rtsp_sink_over_udp_reaches_a_viewer() -> None:
     """Publishing with RTP over UDP (transport="udp"), read back over TCP from the relay."""
     require_gst()
     got: list[tuple[int, int]] = []
+    deadline = time.monotonic() + 40.0  # a generous bound for a busy machine, not a speed
+
     with RtspServer("--relay", "push=view") as srv:
 
         def viewer() -> None:
-            with av.open(srv.url("view"), options={"rtsp_transport": "tcp"}, timeout=(10, 5)) as c:
-                for f in c.decode(video=0):
-                    got.append((f.width, f.height))
-                    if len(got) >= 30:
-                        return
+            # the viewer may ask before the publisher's stream is there (or, on a busy
+            # machine, before its first UDP packets reached the relay): ask again
+            while time.monotonic() < deadline:
+                try:
+                    with av.open(
+                        srv.url("view"), options={"rtsp_transport": "tcp"}, timeout=(10, 5)
+                    ) as c:
+                        for f in c.decode(video=0):
+                            got.append((f.width, f.height))
+                            if len(got) >= 30:
+                                return
+                except av.error.FFmpegError:
+                    time.sleep(0.2)
 
         t = threading.Thread(target=viewer, daemon=True)
         t.start()
         with RtspSink(srv.url("push"), size_wh=(320, 240), rate=30, transport="udp") as sink:
             t0 = time.monotonic()
-            for i in range(300):
+            i = 0
+            while t.is_alive() and time.monotonic() < deadline:
                 img = np.full((240, 320, 3), (i * 2) % 256, np.uint8)
                 pts = round((time.monotonic() - t0) / LIVE_TIME_BASE)
                 sink.write(Frame(img, pts, LIVE_TIME_BASE, i))
+                i += 1
                 time.sleep(1 / 30)
-                if not t.is_alive():
-                    break
             assert sink.frames_dropped == 0
         t.join(timeout=5)
     assert len(got) == 30 and set(got) == {(320, 240)}
