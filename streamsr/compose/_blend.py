@@ -69,6 +69,12 @@ def _weighted(residual: np.ndarray, h: int, w: int) -> np.ndarray:
     return cv2.multiply(residual, feather_mask(h, w, 3))
 
 
+def is_input_sized(crop: np.ndarray, h: int, w: int, scale: int) -> bool:
+    """Whether ``crop`` is a luma residual averaged to its ``h`` x ``w`` box (not ``scale``
+    times it)."""
+    return scale > 1 and crop.ndim == 2 and crop.shape == (h, w)
+
+
 def _check_fit(crop: np.ndarray, h: int, w: int) -> None:
     if crop.shape[:2] != (h, w) or crop.ndim not in (2, 3):
         raise ValueError(f"crop of shape {crop.shape[:2]} does not fit box of {(h, w)}")
@@ -112,13 +118,21 @@ def paste_downscaled(
     the boxes alone: each crop's feathered residual over the bicubic upscale of its box is
     area-averaged down to the box and added to the input pixels (away from the faces the frame
     is the input itself, untouched). The enhanced detail survives as supersampling. A luma
-    residual needs no bicubic of the box at all.
+    residual needs no bicubic of the box at all. A luma residual the size of its box is one
+    averaged already (``Enhancer.enhance(residual="input")``): it is weighted by the feathered
+    mask at that size and added, and the ``smoother`` (begun at scale 1) keeps it at that size.
     """
     for (x0, y0, x1, y1), crop in zip(boxes_xyxy.tolist(), crops, strict=True):
         h, w = y1 - y0, x1 - x0
+        region = out_rgb24[y0:y1, x0:x1]
+        if is_input_sized(crop, h, w, scale):
+            residual = _residual_of(crop, region)
+            if smoother is not None:
+                residual = smoother.smooth(residual, (x0, y0, x1, y1))
+            _add_saturated(region, _weighted(residual, h, w))
+            continue
         hs, ws = h * scale, w * scale
         _check_fit(crop, hs, ws)
-        region = out_rgb24[y0:y1, x0:x1]
         if crop.ndim == 2:
             residual = _residual_of(crop, region)
         else:
@@ -178,7 +192,12 @@ def compose(
     """
     boxes = np.asarray(boxes_xyxy, np.int64).reshape(-1, 4)
     if smoother is not None:
-        smoother.begin(rgb24, scale)
+        # residuals averaged to their boxes are kept at the input's size
+        at_input = output_size == "input" and any(
+            is_input_sized(c, int(y1 - y0), int(x1 - x0), scale)
+            for (x0, y0, x1, y1), c in zip(boxes.tolist(), crops, strict=False)
+        )
+        smoother.begin(rgb24, smoother.scale if not crops else 1 if at_input else scale)
     if output_size == "input":
         out = rgb24.copy()
         paste_downscaled(out, boxes, crops, scale, smoother)

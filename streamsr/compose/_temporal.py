@@ -39,6 +39,11 @@ class ResidualSmoother:
         self._cur: np.ndarray | None = None
         self._scale = 1
 
+    @property
+    def scale(self) -> int:
+        """Output pixels per input pixel of the residuals it keeps (that of the last frame)."""
+        return self._scale
+
     def reset(self) -> None:
         self._prev = self._res = self._valid = self._next_valid = self._cur = None
 

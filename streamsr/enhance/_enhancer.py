@@ -41,6 +41,10 @@ Variant = Literal["auto", "clean", "video"]
 SCALES = (2, 3, 4)
 VARIANTS = ("clean", "video")
 """The shipped weight sets of every network and scale (``auto`` chooses between them)."""
+Residual = bool | Literal["input"]
+"""What :meth:`Enhancer.enhance` returns: enhanced RGB crops (False), each crop's luma residual
+at the output size (True), or that residual's ``scale`` x ``scale`` area average, at the crop's
+own size (``"input"``: for a picture composed at the input's size)."""
 
 
 def preprocess(crop_rgb24: np.ndarray, scale: int) -> np.ndarray:
@@ -152,7 +156,15 @@ class Enhancer:
     gives_residuals = True
     """:meth:`enhance` can return luma residuals (``residual=True``), what the pipeline pastes."""
 
-    def enhance(self, crops: Sequence[np.ndarray], *, residual: bool = False) -> list[np.ndarray]:
+    def _reads_low_resolution(self) -> bool:
+        return not self.buckets and bool(getattr(self.backend, "reads_low_resolution", False))
+
+    def _averages_itself(self) -> bool:
+        return self._reads_low_resolution() and hasattr(self.backend, "infer_residual_input")
+
+    def enhance(
+        self, crops: Sequence[np.ndarray], *, residual: Residual = False
+    ) -> list[np.ndarray]:
         """Enhance RGB uint8 crops of any sizes; returns crops ``scale`` times larger, same order.
 
         Crops of one batch shape (their exact size, or their bucket) go through the network
@@ -162,18 +174,30 @@ class Enhancer:
         with a low-resolution network) computes it from the crop's own luma, with the bicubic
         folded into the network (no upscaled plane is made; up to about 0.8 levels from the
         rounded path, :func:`~streamsr.enhance.backends._onnx.lowres_lr_to_onnx`).
+        ``residual="input"``: that residual's ``scale`` x ``scale`` area average, ``(h, w)``
+        like the crop; such a backend computes the average in its last layer, at the low
+        resolution (``infer_residual_input``), the others average the residual.
         """
         if isinstance(crops, np.ndarray):
             raise ValueError("crops must be a list of (H, W, 3) arrays, not one array")
         for i, c in enumerate(crops):
             check_crop(i, c)
+        if residual == "input" and not self._averages_itself():
+            s = self.scale
+            return [
+                cv2.resize(r, (r.shape[1] // s, r.shape[0] // s), interpolation=cv2.INTER_AREA)
+                for r in self.enhance(crops, residual=True)
+            ]
         finish: Callable[[np.ndarray, np.ndarray], np.ndarray]
         # a backend that gives the residual itself saves the rounding and the subtraction; one
         # with the bicubic folded in (ONNX Runtime, a low-resolution network) takes the crops'
         # own luma, so no upscaled plane is made and its output is ``grow`` times the input
         direct: Callable[[np.ndarray], np.ndarray] | None = None
         grow = 1
-        if residual and not self.buckets and getattr(self.backend, "reads_low_resolution", False):
+        if residual == "input":
+            ups = lumas = [cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in crops]
+            direct = self.backend.infer_residual_input  # type: ignore[attr-defined]
+        elif residual and self._reads_low_resolution():
             ups = lumas = [cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in crops]
             direct, grow = self.backend.infer_residual_lr, self.scale  # type: ignore[attr-defined]
         elif residual:  # the luma alone
@@ -207,7 +231,7 @@ class Enhancer:
         return [o for o in out if o is not None]
 
     def enhance_many(
-        self, crops_per_frame: Sequence[Sequence[np.ndarray]], *, residual: bool = False
+        self, crops_per_frame: Sequence[Sequence[np.ndarray]], *, residual: Residual = False
     ) -> list[list[np.ndarray]]:
         """:meth:`enhance` for the crops of several frames at once, batched together.
 
@@ -230,7 +254,7 @@ def split_like(flat: list[np.ndarray], lists: Sequence[Sequence[Any]]) -> list[l
 def enhance_per_frame(
     enhance: Callable[..., list[np.ndarray]],
     crops_per_frame: Sequence[Sequence[np.ndarray]],
-    residual: bool,
+    residual: Residual,
 ) -> list[list[np.ndarray]]:
     """``enhance_many`` of any enhancer: the crops of every frame through one ``enhance`` call
     (one batch), handed back one list per frame, in order."""
@@ -303,13 +327,15 @@ class AutoEnhancer(Enhancer):
     def enhance_luma(self, y_up: np.ndarray) -> np.ndarray:
         return self.enhancers[self.chooser.variant].enhance_luma(y_up)
 
-    def enhance(self, crops: Sequence[np.ndarray], *, residual: bool = False) -> list[np.ndarray]:
+    def enhance(
+        self, crops: Sequence[np.ndarray], *, residual: Residual = False
+    ) -> list[np.ndarray]:
         if isinstance(crops, np.ndarray):
             raise ValueError("crops must be a list of (H, W, 3) arrays, not one array")
         return self._current(crops).enhance(crops, residual=residual)
 
     def enhance_many(
-        self, crops_per_frame: Sequence[Sequence[np.ndarray]], *, residual: bool = False
+        self, crops_per_frame: Sequence[Sequence[np.ndarray]], *, residual: Residual = False
     ) -> list[list[np.ndarray]]:
         if isinstance(crops_per_frame, np.ndarray):
             raise ValueError("crops_per_frame must be a list of lists of (H, W, 3) arrays")
@@ -414,7 +440,9 @@ class TieredEnhancer:
             self._band_large = False
         return [s >= LARGE_CROP_PX or (s >= floor and self._band_large) for s in sides]
 
-    def enhance(self, crops: Sequence[np.ndarray], *, residual: bool = False) -> list[np.ndarray]:
+    def enhance(
+        self, crops: Sequence[np.ndarray], *, residual: Residual = False
+    ) -> list[np.ndarray]:
         if isinstance(crops, np.ndarray):
             raise ValueError("crops must be a list of (H, W, 3) arrays, not one array")
         large = self.is_large(crops)
@@ -429,7 +457,7 @@ class TieredEnhancer:
         return out
 
     def enhance_many(
-        self, crops_per_frame: Sequence[Sequence[np.ndarray]], *, residual: bool = False
+        self, crops_per_frame: Sequence[Sequence[np.ndarray]], *, residual: Residual = False
     ) -> list[list[np.ndarray]]:
         return enhance_per_frame(self.enhance, crops_per_frame, residual)
 

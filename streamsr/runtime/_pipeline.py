@@ -222,6 +222,7 @@ class Pipeline:
             self.metrics,
             reuse_every=opts.enhance.reuse_every,
             carry_declined=max_ms is not None and self.live,
+            at_input_size=opts.compose.output_size == "input",
         )
         self._preview = self.fanout.open(
             self.specs,

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from streamsr.enhance._auto import VariantChooser
-from streamsr.enhance._enhancer import enhance_per_frame
+from streamsr.enhance._enhancer import Residual, enhance_per_frame
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class _Request:
     variant: str
     crops: list[np.ndarray]
-    residual: bool
+    residual: Residual
     done: threading.Event = field(default_factory=threading.Event)
     result: list[np.ndarray] | None = None
     error: BaseException | None = None
@@ -64,7 +64,7 @@ class SharedEnhancer:
         return CameraEnhancer(self, name)
 
     def submit(
-        self, variant: str, crops: Sequence[np.ndarray], *, residual: bool = False
+        self, variant: str, crops: Sequence[np.ndarray], *, residual: Residual = False
     ) -> list[np.ndarray]:
         req = _Request(variant, list(crops), residual)
         with self._cv:
@@ -148,13 +148,15 @@ class CameraEnhancer:
 
     gives_residuals = True
 
-    def enhance(self, crops: Sequence[np.ndarray], *, residual: bool = False) -> list[np.ndarray]:
+    def enhance(
+        self, crops: Sequence[np.ndarray], *, residual: Residual = False
+    ) -> list[np.ndarray]:
         if not len(crops):
             return []
         return self.shared.submit(self.variant, crops, residual=residual)
 
     def enhance_many(
-        self, crops_per_frame: Sequence[Sequence[np.ndarray]], *, residual: bool = False
+        self, crops_per_frame: Sequence[Sequence[np.ndarray]], *, residual: Residual = False
     ) -> list[list[np.ndarray]]:
         return enhance_per_frame(self.enhance, crops_per_frame, residual)
 

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
@@ -26,6 +26,9 @@ from streamsr.faces._boxes import MIN_CROP_PX
 from streamsr.faces._options import FaceOptions
 from streamsr.runtime._budget import Budget
 from streamsr.runtime._metrics import Metrics
+
+if TYPE_CHECKING:  # the enhancer's module imports torch
+    from streamsr.enhance._enhancer import Residual
 
 log = logging.getLogger(__name__)
 MEAN_EMA = 0.1
@@ -213,7 +216,8 @@ class ResidualReuse:
             if response < MIN_RESPONSE or max(abs(dx), abs(dy)) > MAX_SHIFT_PX:
                 continue
             hs, ws = kept.residual.shape[:2]
-            move = np.array([[1, 0, dx * self.scale], [0, 1, dy * self.scale]], np.float32)
+            px = ws / (kept.box[2] - kept.box[0])  # residual pixels per input pixel: scale, or 1
+            move = np.array([[1, 0, dx * px], [0, 1, dy * px]], np.float32)
             residual = cv2.warpAffine(
                 kept.residual,
                 move,
@@ -269,7 +273,9 @@ class ResidualReuse:
 class EnhanceStage:
     """Enhance the crops of the faces the budget selects (all of them without a budget);
     ``reuse_every`` > 1: large faces through the network every that many frames
-    (:class:`ResidualReuse`)."""
+    (:class:`ResidualReuse`). ``at_input_size``: the picture is composed at the input's size,
+    so an enhancer that gives residuals is asked for them averaged to the crop's own size
+    (``residual="input"``), where they are made at the low resolution."""
 
     def __init__(
         self,
@@ -279,9 +285,12 @@ class EnhanceStage:
         *,
         reuse_every: int = 1,
         carry_declined: bool = False,
+        at_input_size: bool = False,
     ) -> None:
         self.enhancer, self.budget, self.metrics = enhancer, budget, metrics
-        self._kw = {"residual": True} if getattr(enhancer, "gives_residuals", False) else {}
+        self._kw: dict[str, Residual] = {}
+        if getattr(enhancer, "gives_residuals", False):
+            self._kw["residual"] = "input" if at_input_size else True
         self.reuse = ResidualReuse(
             reuse_every if self._kw else 1,
             int(enhancer.scale),
@@ -318,7 +327,8 @@ class EnhanceStage:
             for j, c in zip(fresh_idx, out, strict=True):
                 crops[j] = c
             dt = time.perf_counter() - t
-            self.budget.learn(dt, float(sum(c.shape[0] * c.shape[1] for c in out)))
+            s = int(self.enhancer.scale)  # the budget counts output pixels
+            self.budget.learn(dt, float(sum(c.shape[0] * c.shape[1] for c in crops_in) * s * s))
             self.metrics.time("enhance", dt)
         self.reuse.keep(w.frame, faces.enhanced, {j: crops[j] for j in fresh_idx})
         self.metrics.faces_enhanced += n

@@ -142,3 +142,32 @@ def test_a_luma_residual_pastes_as_the_rgb_crop_it_stands_for(output_size: str) 
     )  # type: ignore[arg-type]
     diff = np.abs(a.astype(int) - b.astype(int))
     assert diff.max() <= 3 and diff.mean() < 0.5
+
+
+def test_an_averaged_residual_pastes_as_the_output_size_one_it_stands_for() -> None:
+    """At input size a luma residual averaged to its box (``residual="input"``) composes the
+    same frame as the residual at the output size, to a level (only the feathered mask is
+    applied before instead of after the average), with and without temporal smoothing; the
+    smoother keeps it at the input's size and still blends a still picture's frames."""
+    import cv2
+
+    from streamsr.compose import ResidualSmoother
+
+    rng = np.random.default_rng(8)
+    frame = cv2.GaussianBlur(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8), (0, 0), 1.5)
+    box = np.array([[20, 16, 84, 80]])
+    outs: dict[str, list[np.ndarray]] = {"full": [], "avg": []}
+    smoothers = {"full": ResidualSmoother(), "avg": ResidualSmoother()}
+    for i in range(3):  # a still picture, a new residual every frame
+        full = rng.normal(0, 10, (128, 128)).astype(np.float32)
+        avg = cv2.resize(full, (64, 64), interpolation=cv2.INTER_AREA)
+        for name, crop in (("full", full), ("avg", avg)):
+            kw = {"smoother": smoothers[name]} if i else {}
+            out = compose(frame, scale=2, boxes_xyxy=box, crops=[crop], output_size="input", **kw)  # type: ignore[arg-type]
+            outs[name].append(out)
+        diff = np.abs(outs["full"][i].astype(int) - outs["avg"][i])
+        assert diff.max() <= 1 and diff.mean() < 0.05, (i, diff.max(), diff.mean())
+    assert smoothers["avg"].scale == 1 and smoothers["full"].scale == 2
+    # the smoothed frames differ from the unsmoothed residual's: the last one was blended in
+    plain = compose(frame, scale=2, boxes_xyxy=box, crops=[avg], output_size="input")
+    assert np.abs(plain.astype(int) - outs["avg"][2]).mean() > 1.0

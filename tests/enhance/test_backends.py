@@ -412,3 +412,28 @@ def test_export_onnx_runs_at_any_shape(model: SRCNN, weights: Path, tmp_path: Pa
 def test_export_refuses_unknown_backends(weights: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="tensorrt, onnx"):
         export_model("openvino", SCALE, tmp_path / "x", weights=weights)
+
+
+def test_the_input_size_graph_averages_each_output_block_in_its_last_layer() -> None:
+    """``infer_residual_input`` against the output-size graph averaged by OpenCV, random
+    weights at x3 (nine sub-pixel planes), every pixel; an SRCNN has no such graph."""
+    need("onnxruntime")
+    from streamsr.enhance.backends._onnx import OnnxRuntimeBackend, phase_mean_layer
+
+    torch.manual_seed(3)
+    net = build_srcnn("espcn-s", scale=3)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    net.eval()
+    y = np.random.default_rng(5).integers(0, 256, (2, 23, 31), dtype=np.uint8)
+    backend = OnnxRuntimeBackend(net, device=torch.device("cpu"))
+    full = backend.infer_residual_lr(y)
+    avg = backend.infer_residual_input(y)
+    assert avg.shape == y.shape and avg.dtype == np.float32
+    ref = np.stack([cv2.resize(f, (31, 23), interpolation=cv2.INTER_AREA) for f in full])
+    assert rel_error(avg, ref) < 1e-5
+    with pytest.raises(ValueError, match="multiple of 4"):
+        phase_mean_layer(np.zeros((6, 8, 3, 3), np.float32), np.zeros(6, np.float32), 2)
+    srcnn = OnnxRuntimeBackend(build_srcnn("srcnn-915s", scale=2), device=torch.device("cpu"))
+    with pytest.raises(ValueError, match="low-resolution network"):
+        srcnn.infer_residual_input(y)

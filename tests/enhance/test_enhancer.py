@@ -205,3 +205,39 @@ def test_onnxruntime_residuals_match_the_rounded_path_of_the_same_network(
         assert d[inner][inside[inner]].mean() <= 0.35  # eager's output rounding alone is 0.25
         assert d[inside].max() <= 3.0
         assert np.abs(r).max() > 1  # the network does add something
+
+
+@pytest.mark.parametrize(
+    ("arch", "scale", "backend"),
+    [
+        ("espcn-s", 2, "onnxruntime"),
+        ("espcn", 4, "onnxruntime"),
+        ("fsrcnn-s", 3, "onnxruntime"),
+        ("srcnn-915s", 2, "onnxruntime"),
+        ("espcn-s", 2, "cpu"),
+    ],
+)
+def test_input_size_residuals_are_the_area_average_of_the_output_size_ones(
+    arch: str, scale: int, backend: str
+) -> None:
+    """``residual="input"`` (what the pipeline asks for when it composes at the input's size)
+    is, crop by crop, the ``scale`` x ``scale`` area average of ``residual=True``: computed in
+    the network's last layer where ONNX Runtime runs a low-resolution network, by averaging
+    elsewhere; crops of several sizes in one call, in order."""
+    if backend == "onnxruntime":
+        pytest.importorskip("onnxruntime")
+    import cv2
+
+    rng = np.random.default_rng(9)
+    crops = [
+        cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (0, 0), 1.5)
+        for h, w in ((40, 40), (61, 47), (90, 90))
+    ]
+    e = load_enhancer(scale, arch=arch, variant="video", backend=backend)  # type: ignore[arg-type]
+    full = e.enhance(crops, residual=True)
+    avg = e.enhance(crops, residual="input")
+    for crop, f, a in zip(crops, full, avg, strict=True):
+        assert a.dtype == np.float32 and a.shape == crop.shape[:2]
+        ref = cv2.resize(f, (crop.shape[1], crop.shape[0]), interpolation=cv2.INTER_AREA)
+        assert np.abs(a - ref).max() < 1e-3 * max(1.0, float(np.abs(ref).max()))
+        assert np.abs(a).max() > 0.1  # the network adds something that survives the average

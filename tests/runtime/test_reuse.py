@@ -188,3 +188,51 @@ def test_small_declined_faces_are_not_carried() -> None:
     for _ in range(3):
         stage.enhance(Work(frame, 0.0, faces=_faces(small)))
     assert net.crops == 2 and metrics.faces_reused == 0 and metrics.enhance_skips == 1
+
+
+def test_a_carried_input_size_residual_moves_by_input_pixels() -> None:
+    """Output at the input's size: the stage asks for residuals averaged to the crop's own size
+    (``residual="input"``), and a carried one moves by the picture's shift in input pixels, not
+    ``scale`` times it."""
+    base = _texture(5, 260)
+    box = (40, 40, 200, 200)
+    first = _frame(base[:220, :220], 0)
+    moved = _frame(base[1:221, 2:222], 1)  # 2 px left and 1 px up
+    reuse = ResidualReuse(2, SCALE)
+    faces = _faces(box)
+    res = cv2.cvtColor(first.rgb24[40:200, 40:200], cv2.COLOR_RGB2GRAY).astype(np.float32)
+    reuse.keep(first, faces.enhanced, {0: res})
+    carried = reuse.plan(moved, _faces((41, 40, 201, 200)))[1]
+    shifted = carried[0]
+    assert shifted.shape == res.shape
+    inner = (slice(10, -10), slice(10, -10))
+    expect = res[11:-9, 12:-8]
+    err = np.abs(shifted[inner] - expect).mean()
+    assert err < 0.1 * np.abs(res[inner] - res[inner].mean()).mean()
+
+
+class _Averaging(_Counting):
+    """A stand-in that also gives residuals averaged to the crop (``residual="input"``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[object] = []
+
+    def enhance(self, crops: Sequence[np.ndarray], *, residual: object = False) -> list[np.ndarray]:
+        self.forms.append(residual)
+        full = super().enhance(crops, residual=True)
+        if residual == "input":
+            return [cv2.resize(r, (r.shape[1] // SCALE, r.shape[0] // SCALE)) for r in full]
+        return full
+
+
+def test_at_input_size_the_stage_asks_for_averaged_residuals() -> None:
+    net = _Averaging()
+    stage = EnhanceStage(net, NoBudget(), Metrics(), reuse_every=2, at_input_size=True)
+    base = _texture(6, 300)
+    box = (30, 30, 190, 190)
+    for i in range(6):
+        f = _frame(base[i % 2 : 220 + i % 2, :220], i)
+        w = stage.enhance(Work(f, 0.0, faces=_faces(box)))
+        assert len(w.crops) == 1 and w.crops[0].shape == (160, 160)  # the box, not 2x it
+    assert net.forms == ["input"] * 3 and net.crops == 3  # frames 1, 3, 5 carried

@@ -164,19 +164,25 @@ def _convolutions(
     const: Callable[[str, np.ndarray], str],
     bias_scale: np.float32,
     first: Callable[[np.ndarray], np.ndarray],
+    phase_mean: bool = False,
 ) -> str:
     """Append a low-resolution network's convolutions (each but the last with its ReLU) to
     ``nodes``, reading tensor ``x``; ``first`` rewrites the first layer's weights for the
     graph's input (a plane permutation, or the folded bicubic), ``bias_scale`` the biases (255
-    for levels). Returns the last output's name, ``residual.lr``."""
+    for levels). ``phase_mean``: the last layer gives, per channel, the mean of its ``scale**2``
+    sub-pixel planes (:func:`phase_mean_layer`) instead of the planes. Returns the last
+    output's name, ``residual.lr``."""
     from onnx import helper
 
-    for name, conv, relu in model.layers():
+    layers = model.layers()
+    for name, conv, relu in layers:
         w = conv.weight.detach().to("cpu", torch.float32).numpy()
         if name == "extract":
             w = first(w)
         assert conv.bias is not None
         b = conv.bias.detach().to("cpu", torch.float32).numpy() * bias_scale
+        if phase_mean and name == layers[-1][0]:
+            w, b = phase_mean_layer(w, b, model.scale)
         out = f"{name}.conv" if relu else "residual.lr"
         k = int(w.shape[2])
         nodes.append(
@@ -192,6 +198,25 @@ def _convolutions(
             nodes.append(helper.make_node("Relu", [x], [f"{name}.relu"]))
             x = f"{name}.relu"
     return x
+
+
+def phase_mean_layer(
+    weight: np.ndarray, bias: np.ndarray, scale: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The last convolution of a low-resolution network, ``(C * scale**2, F, k, k)`` (torch's
+    ``PixelShuffle`` order: plane ``c * scale**2 + i * scale + j`` is output pixel ``(scale *
+    q + i, scale * r + j)`` of channel ``c``), as the ``(C, F, k, k)`` convolution that gives the
+    mean of each channel's sub-pixel planes: the output's ``scale`` x ``scale`` area average
+    (what ``cv2.INTER_AREA`` makes of it), computed at the low resolution. Exact: the mean of
+    convolutions of one input is the convolution with the mean weights."""
+    planes = weight.shape[0]
+    s2 = scale * scale
+    if planes % s2:
+        raise ValueError(f"{planes} output planes are not a multiple of {s2}")
+    c = planes // s2
+    w = weight.astype(np.float64).reshape(c, s2, *weight.shape[1:]).mean(axis=1)
+    b = bias.astype(np.float64).reshape(c, s2).mean(axis=1)
+    return w.astype(np.float32), b.astype(np.float32)
 
 
 def fold_bicubic(weight: np.ndarray, scale: int, channels: int) -> np.ndarray:
@@ -224,7 +249,9 @@ def fold_bicubic(weight: np.ndarray, scale: int, channels: int) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def lowres_lr_to_onnx(model: LowResNet, *, metadata: dict[str, str] | None = None) -> Any:
+def lowres_lr_to_onnx(
+    model: LowResNet, *, metadata: dict[str, str] | None = None, at_input_size: bool = False
+) -> Any:
     """A low-resolution network as a graph of the crop's own planes: ``x`` ``(B, C, h, w)`` in
     levels (0..255 as float32, not upscaled) to ``residual`` ``(B, C, scale * h, scale * w)``,
     what the network adds to the bicubic upscale of ``x``, in levels.
@@ -232,7 +259,11 @@ def lowres_lr_to_onnx(model: LowResNet, *, metadata: dict[str, str] | None = Non
     The input is padded once (edge, ``lr_crop + 2`` pixels, the bicubic's own reach included),
     then the folded first convolution (:func:`fold_bicubic`) and the others run unpadded, and
     ``DepthToSpace`` gives the residual at the output size: no upscale, no ``Pad`` or
-    ``SpaceToDepth`` of the upscaled plane, no ``Slice``.
+    ``SpaceToDepth`` of the upscaled plane, no ``Slice``. ``at_input_size``: the residual's
+    ``scale`` x ``scale`` area average instead, ``(B, C, h, w)``: the last layer gives the mean
+    of its sub-pixel planes (:func:`phase_mean_layer`), for a picture composed at the input's
+    size (``output_size="input"``), where the residual at the output size was made only to be
+    averaged back.
 
     Where it differs from :func:`fsrcnn_to_onnx` on the upscaled plane: that graph reads the
     upscale rounded to uint8 (this one, in effect, the unrounded one: the residuals differ by
@@ -260,14 +291,27 @@ def lowres_lr_to_onnx(model: LowResNet, *, metadata: dict[str, str] | None = Non
     pads = const("input.pads", np.array([0, 0, p, p, 0, 0, p, p], np.int64))
     nodes.append(helper.make_node("Pad", [LR_INPUT_NAME, pads], ["input.padded"], mode="edge"))
     x = _convolutions(
-        model, "input.padded", nodes, const, np.float32(255.0), lambda w: fold_bicubic(w, s, ch)
+        model,
+        "input.padded",
+        nodes,
+        const,
+        np.float32(255.0),
+        lambda w: fold_bicubic(w, s, ch),
+        phase_mean=at_input_size,
     )
-    nodes.append(helper.make_node("DepthToSpace", [x], [RESIDUAL_NAME], blocksize=s, mode="CRD"))
+    out_hw = ["h", "w"]
+    if at_input_size:
+        nodes.append(helper.make_node("Identity", [x], [RESIDUAL_NAME]))
+    else:
+        out_hw = ["H", "W"]
+        nodes.append(
+            helper.make_node("DepthToSpace", [x], [RESIDUAL_NAME], blocksize=s, mode="CRD")
+        )
     graph = helper.make_graph(
         nodes,
-        "fsrcnn_lr",
+        "fsrcnn_lr_in" if at_input_size else "fsrcnn_lr",
         [helper.make_tensor_value_info(LR_INPUT_NAME, TensorProto.FLOAT, ["batch", ch, "h", "w"])],
-        [helper.make_tensor_value_info(RESIDUAL_NAME, TensorProto.FLOAT, ["batch", ch, "H", "W"])],
+        [helper.make_tensor_value_info(RESIDUAL_NAME, TensorProto.FLOAT, ["batch", ch, *out_hw])],
         inits,
     )
     return _model(onnx, graph, metadata)
@@ -356,6 +400,7 @@ class OnnxRuntimeBackend:
         self._model, self._options, self._providers = model, so, providers
         self._residual_up: Any = None  # the upscaled plane's residual graph, built when first asked
         self._residual_lr = None
+        self._residual_in: Any = None  # the input-size residual's graph, built when first asked
         if isinstance(model, LowResNet):
             lr = lowres_lr_to_onnx(model).SerializeToString()
             self._residual_lr = ort.InferenceSession(lr, so, providers=providers)
@@ -399,3 +444,21 @@ class OnnxRuntimeBackend:
             raise ValueError("infer_residual_lr needs a low-resolution network (FSRCNN, ESPCN)")
         x = y[:, None].astype(np.float32)
         return self._residual_lr.run([RESIDUAL_NAME], {LR_INPUT_NAME: x})[0][:, 0]
+
+    def infer_residual_input(self, y: np.ndarray) -> np.ndarray:
+        """:meth:`infer_residual_lr` averaged over each ``scale`` x ``scale`` block of the
+        output, at the crops' own size: ``(B, h, w)`` float32 from ``(B, h, w)`` uint8 luma,
+        what an area downscale of the enhanced upscale adds to the crop (``output_size="input"``).
+        The last layer computes the mean itself (:func:`phase_mean_layer`). Only where
+        :attr:`reads_low_resolution`."""
+        check_luma(y)
+        if not isinstance(self._model, LowResNet):
+            raise ValueError("infer_residual_input needs a low-resolution network (FSRCNN, ESPCN)")
+        if self._residual_in is None:
+            ort = import_onnxruntime()
+            graph = lowres_lr_to_onnx(self._model, at_input_size=True).SerializeToString()
+            self._residual_in = ort.InferenceSession(
+                graph, self._options, providers=self._providers
+            )
+        x = y[:, None].astype(np.float32)
+        return self._residual_in.run([RESIDUAL_NAME], {LR_INPUT_NAME: x})[0][:, 0]
