@@ -61,6 +61,24 @@ def _residual_of(crop: np.ndarray, background: np.ndarray) -> np.ndarray:
     return cv2.subtract(crop, background, dtype=cv2.CV_32F)
 
 
+BAND_ROWS = 32
+"""Rows of a luma residual weighed, widened to three channels and added at a time: the float
+copies of a band stay in the core's cache (a 780 px crop: a band is about 300 KB, the whole
+crop 7 MB), which made the paste of a close face about twice as fast."""
+
+
+def _add_luma(region: np.ndarray, residual: np.ndarray, mask: np.ndarray) -> None:
+    """``region`` (uint8 RGB, in place) += ``residual * mask`` on every channel (a change of
+    full-range Y is that), rounded and saturated, in bands of :data:`BAND_ROWS` rows."""
+    for y in range(0, residual.shape[0], BAND_ROWS):
+        rows = slice(y, y + BAND_ROWS)
+        band = region[rows]
+        delta = cv2.cvtColor(cv2.multiply(residual[rows], mask[rows]), cv2.COLOR_GRAY2RGB)
+        out = cv2.add(band, delta, dst=band, dtype=cv2.CV_8U)
+        if out.ctypes.data != band.ctypes.data:  # OpenCV made its own array
+            band[...] = out
+
+
 def _weighted(residual: np.ndarray, h: int, w: int) -> np.ndarray:
     """``residual`` times the feathered mask, with three channels (a luma residual is added
     equally to R, G and B: in full-range YCrCb a change of Y is that)."""
@@ -100,7 +118,10 @@ def paste(
         residual = _residual_of(crop, region)
         if smoother is not None:
             residual = smoother.smooth(residual, (x0, y0, x1, y1))
-        _add_saturated(region, _weighted(residual, h, w))
+        if residual.ndim == 2:
+            _add_luma(region, residual, feather_mask(h, w)[..., 0])
+        else:
+            _add_saturated(region, _weighted(residual, h, w))
     if smoother is not None:
         smoother.end()
 
@@ -129,7 +150,7 @@ def paste_downscaled(
             residual = _residual_of(crop, region)
             if smoother is not None:
                 residual = smoother.smooth(residual, (x0, y0, x1, y1))
-            _add_saturated(region, _weighted(residual, h, w))
+            _add_luma(region, residual, feather_mask(h, w)[..., 0])
             continue
         hs, ws = h * scale, w * scale
         _check_fit(crop, hs, ws)
