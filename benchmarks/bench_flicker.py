@@ -14,7 +14,8 @@ original). Bicubic is the bicubic upscale of the frames the pipeline decoded.
   face QP       the H.264 quantiser over the faces, as ``--variant auto`` read it
 
     python benchmarks/bench_flicker.py --input talking_head.mp4 [--scale 2] [--frames 90]
-        [--crf 30] [--blur 1.0] [--variant auto|clean|video] [--regions 1.3 1.6] [--json]
+        [--crf 30] [--blur 1.0] [--variant auto|clean|video] [--regions 1.3 1.6]
+        [--output-size scaled|input] [--quality fast|balanced|best] [--json]
 
 ``--regions F ...`` also reports PSNR-Y in the face box grown F times (clipped to the frame): a
 face region wider than the detector's, as another evaluator may draw it.
