@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -26,7 +27,10 @@ class Frame:
     picture's orientation: how coarsely the encoder coded each part of the frame (0-51; higher
     is coarser; zeros for a file of a codec that stores the picture without loss, FFV1 and the
     like).
-    ``None`` elsewhere.
+    ``None`` elsewhere, and until it is read where the source deferred it: ``qp_reader``
+    then reads the map from the decoder's frame, and :meth:`quantisers` (which :meth:`face_qp`
+    uses) calls it when first asked; :attr:`has_qp` says whether a map is there, read or not.
+    :class:`~streamsr.sources.VideoSource` defers it.
     """
 
     rgb24: np.ndarray
@@ -35,6 +39,9 @@ class Frame:
     index: int
     discontinuity: bool = False
     qp: np.ndarray | None = None
+    qp_reader: Callable[[], np.ndarray | None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         a = self.rgb24
@@ -50,13 +57,37 @@ class Frame:
         if self.qp is not None and (not isinstance(self.qp, np.ndarray) or self.qp.ndim != 2):
             raise ValueError(f"Frame.qp must be a 2-D array or None, got {type(self.qp).__name__}")
 
+    @property
+    def has_qp(self) -> bool:
+        """Whether the frame carries a quantiser map, read or deferred."""
+        return self.qp is not None or self.qp_reader is not None
+
+    def quantisers(self) -> np.ndarray | None:
+        """``qp``, read first (once) where the source deferred it to ``qp_reader``.
+
+        Deferred because reading PyAV's side data ties the decoder's frame into a reference
+        cycle (frame, side-data container, frame): such a frame is freed by the cyclic garbage
+        collector instead of at once, and the collector then frees the picture buffers of
+        every such frame while holding the GIL. The variant chooser reads the quantisers of a
+        few frames (its first crops, then one call in ten), so the others never form one.
+        """
+        reader = self.qp_reader
+        if self.qp is None and reader is not None:
+            qp = reader()
+            if qp is not None and (not isinstance(qp, np.ndarray) or qp.ndim != 2):
+                raise ValueError(f"Frame.qp must be a 2-D array or None, got {type(qp).__name__}")
+            object.__setattr__(self, "qp", qp)
+            object.__setattr__(self, "qp_reader", None)
+        return self.qp
+
     def face_qp(self, box_xyxy: tuple[int, int, int, int]) -> float | None:
         """The mean macroblock quantiser under ``box_xyxy`` (pixels, x1/y1 exclusive), or None
         without a ``qp`` map."""
-        if self.qp is None:
+        qp = self.quantisers()
+        if qp is None:
             return None
         x0, y0, x1, y1 = (int(v) for v in box_xyxy)
-        mb = self.qp[max(0, y0) // 16 : -(-y1 // 16), max(0, x0) // 16 : -(-x1 // 16)]
+        mb = qp[max(0, y0) // 16 : -(-y1 // 16), max(0, x0) // 16 : -(-x1 // 16)]
         return float(mb.mean()) if mb.size else None
 
     @property

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import cv2
 import numpy as np
@@ -84,12 +84,34 @@ def origins_of(faces: Faces) -> list[tuple[int, int]]:
     return [(int(b[0]), int(b[1])) for b in boxes.tolist()]
 
 
-def qps_of(frame: Frame, faces: Faces) -> list[float | None] | None:
-    """Each enhanced face's mean macroblock quantiser (:meth:`Frame.face_qp`), or None when the
-    frame carries no quantiser map."""
-    if frame.qp is None:
+class FaceQps(Sequence[float | None]):
+    """Each enhanced face's mean macroblock quantiser (:meth:`Frame.face_qp`), computed when
+    one is first read: the frame's map is read from the decoder only for the crops the
+    variant chooser measures (:meth:`Frame.quantisers` says why that matters)."""
+
+    def __init__(self, frame: Frame, boxes: list[tuple[int, int, int, int]]) -> None:
+        self._frame, self._boxes = frame, boxes
+
+    def __len__(self) -> int:
+        return len(self._boxes)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self._frame.face_qp(b) for b in self._boxes[i]]
+        return self._frame.face_qp(self._boxes[i])
+
+    def subset(self, idx: Sequence[int]) -> FaceQps:
+        """The faces ``idx``, in that order, still unread."""
+        return FaceQps(self._frame, [self._boxes[j] for j in idx])
+
+
+def qps_of(frame: Frame, faces: Faces) -> FaceQps | None:
+    """Each enhanced face's mean macroblock quantiser, read when asked (:class:`FaceQps`), or
+    None when the frame carries no quantiser map."""
+    if not frame.has_qp:
         return None
-    return [frame.face_qp(tuple(b)) for b in faces.enhanced.xyxy.round().astype(int).tolist()]
+    boxes = faces.enhanced.xyxy.round().astype(int).tolist()
+    return FaceQps(frame, [(b[0], b[1], b[2], b[3]) for b in boxes])
 
 
 class FaceStage:
@@ -320,9 +342,7 @@ class EnhanceStage:
             origins = [all_origins[j] for j in fresh_idx]
             if self._observe is not None:
                 qps = qps_of(w.frame, enhanced)
-                self._observe(
-                    crops_in, origins, None if qps is None else [qps[j] for j in fresh_idx]
-                )
+                self._observe(crops_in, origins, None if qps is None else qps.subset(fresh_idx))
             out = self.enhancer.enhance(crops_in, **self._kw)
             for j, c in zip(fresh_idx, out, strict=True):
                 crops[j] = c

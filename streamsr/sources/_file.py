@@ -28,6 +28,7 @@ size, so faces are detected upright and the output needs no rotation flag.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -412,7 +413,8 @@ class VideoSource(Closing):
                     pts=pts,
                     time_base=tb,
                     index=self.frames_read,
-                    qp=self._qp_map(vf) if self._qp else None,
+                    # read when asked (Frame.quantisers): reading makes a reference cycle
+                    qp_reader=functools.partial(self._qp_map, vf) if self._qp else None,
                 )
                 self.frames_read += 1
                 yield frame

@@ -575,7 +575,13 @@ class LiveSource(Closing):
             self._video_seen = True
             pts = round((now - self._t0) / LIVE_TIME_BASE)
             frame = Frame(
-                item.rgb24, pts, LIVE_TIME_BASE, self.frames_read, self._fresh, qp=item.qp
+                item.rgb24,
+                pts,
+                LIVE_TIME_BASE,
+                self.frames_read,
+                self._fresh,
+                qp=item.qp,
+                qp_reader=item.qp_reader,  # still unread (Frame.quantisers)
             )
             self._fresh = False
             self.frames_read += 1

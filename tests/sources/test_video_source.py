@@ -410,12 +410,12 @@ def test_qp_maps_give_the_h264_quantiser_of_every_macroblock(tmp_path: Path, qp:
         frames, _ = read_all(src)
     assert len(frames) == 6
     for f in frames:
-        assert f.qp is not None and f.qp.shape == (4, 7) and f.qp.dtype == np.uint8
+        assert f.quantisers() is not None and f.qp.shape == (4, 7) and f.qp.dtype == np.uint8
         # constant QP, no adaptive quantisation: P frames sit a step or two off the I frame's
         assert np.all(np.abs(f.qp.astype(int) - qp) <= 3), f.qp
         assert f.face_qp((10, 10, 40, 40)) == pytest.approx(float(f.qp[0:3, 0:3].mean()))
     with VideoSource(path) as src:  # not asked for: no map
-        assert all(f.qp is None for f in read_all(src)[0])
+        assert all(not f.has_qp and f.quantisers() is None for f in read_all(src)[0])
 
 
 @pytest.mark.parametrize("codec, expected", [("mpeg4", None), ("ffv1", 0)])
@@ -428,9 +428,9 @@ def test_qp_maps_of_other_codecs(tmp_path: Path, codec: str, expected: int | Non
     assert len(frames) == 6
     for f in frames:
         if expected is None:
-            assert f.qp is None and f.face_qp((0, 0, 10, 10)) is None
+            assert f.quantisers() is None and f.face_qp((0, 0, 10, 10)) is None
         else:
-            assert f.qp is not None and f.qp.shape == (4, 7) and not f.qp.any()
+            assert f.quantisers() is not None and f.qp.shape == (4, 7) and not f.qp.any()
 
 
 def test_a_named_demuxer_is_no_stored_file_so_lossless_gives_no_zero_map(tmp_path: Path) -> None:
@@ -439,4 +439,44 @@ def test_a_named_demuxer_is_no_stored_file_so_lossless_gives_no_zero_map(tmp_pat
     path = _qp_clip(tmp_path / "q.mkv", 0, codec="ffv1")
     with VideoSource(path, qp=True, format="matroska") as src:
         frames, _ = read_all(src)
-    assert len(frames) == 6 and all(f.qp is None for f in frames)
+    assert len(frames) == 6 and all(f.quantisers() is None for f in frames)
+
+
+def _video_frames_left_to_the_collector() -> int:
+    """How many PyAV frames only the cyclic garbage collector would free now."""
+    import gc
+
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        return sum(isinstance(o, av.VideoFrame) for o in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+
+def test_quantisers_are_read_when_asked_so_unread_frames_are_freed_at_once(tmp_path: Path) -> None:
+    """Reading PyAV's side data ties the decoder's frame into a reference cycle, which only the
+    garbage collector frees (holding the GIL while it frees the pictures): the source defers the
+    read to :meth:`Frame.quantisers`, so frames whose quantisers nobody asks for are freed as
+    soon as they are dropped, and the ones read still give their map."""
+    import gc
+
+    path = _qp_clip(tmp_path / "q.mp4", 20)
+    gc.collect()
+    gc.disable()
+    try:
+        with VideoSource(path, qp=True) as src:
+            frames, _ = read_all(src)
+        assert len(frames) == 6 and all(f.has_qp and f.qp is None for f in frames)
+        del frames
+        assert _video_frames_left_to_the_collector() == 0
+        with VideoSource(path, qp=True) as src:
+            frames, _ = read_all(src)
+        maps = [f.quantisers() for f in frames[:2]]
+        assert all(m is not None and m.shape == (4, 7) for m in maps)
+        assert frames[0].qp is maps[0] and frames[0].qp_reader is None  # read once
+        del frames
+        assert _video_frames_left_to_the_collector() == 2  # the two that were read
+    finally:
+        gc.enable()
