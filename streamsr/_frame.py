@@ -54,8 +54,7 @@ class Frame:
             raise ValueError(f"Frame.pts must be an integer, got {self.pts!r}")
         if not isinstance(self.time_base, Fraction) or self.time_base <= 0:
             raise ValueError(f"Frame.time_base must be a positive Fraction, got {self.time_base!r}")
-        if self.qp is not None and (not isinstance(self.qp, np.ndarray) or self.qp.ndim != 2):
-            raise ValueError(f"Frame.qp must be a 2-D array or None, got {type(self.qp).__name__}")
+        _check_qp(self.qp)
 
     @property
     def has_qp(self) -> bool:
@@ -73,9 +72,7 @@ class Frame:
         """
         reader = self.qp_reader
         if self.qp is None and reader is not None:
-            qp = reader()
-            if qp is not None and (not isinstance(qp, np.ndarray) or qp.ndim != 2):
-                raise ValueError(f"Frame.qp must be a 2-D array or None, got {type(qp).__name__}")
+            qp = _check_qp(reader())
             object.__setattr__(self, "qp", qp)
             object.__setattr__(self, "qp_reader", None)
         return self.qp
@@ -105,6 +102,12 @@ class Frame:
             f"Frame(index={self.index}, size_wh=({w}, {h}), pts={self.pts}, "
             f"time_base={self.time_base}{cut})"
         )
+
+
+def _check_qp(qp: object) -> np.ndarray | None:
+    if qp is not None and (not isinstance(qp, np.ndarray) or qp.ndim != 2):
+        raise ValueError(f"Frame.qp must be a 2-D array or None, got {type(qp).__name__}")
+    return qp
 
 
 def _empty_boxes() -> np.ndarray:

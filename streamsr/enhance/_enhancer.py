@@ -157,10 +157,9 @@ class Enhancer:
     """:meth:`enhance` can return luma residuals (``residual=True``), what the pipeline pastes."""
 
     def _reads_low_resolution(self) -> bool:
+        """Whether the backend takes the crops' own luma (``infer_residual_lr`` and
+        ``infer_residual_input``, the bicubic folded in); size buckets need the upscaled plane."""
         return not self.buckets and bool(getattr(self.backend, "reads_low_resolution", False))
-
-    def _averages_itself(self) -> bool:
-        return self._reads_low_resolution() and hasattr(self.backend, "infer_residual_input")
 
     def enhance(
         self, crops: Sequence[np.ndarray], *, residual: Residual = False
@@ -182,7 +181,8 @@ class Enhancer:
             raise ValueError("crops must be a list of (H, W, 3) arrays, not one array")
         for i, c in enumerate(crops):
             check_crop(i, c)
-        if residual == "input" and not self._averages_itself():
+        lowres = bool(residual) and self._reads_low_resolution()
+        if residual == "input" and not lowres:
             s = self.scale
             return [
                 cv2.resize(r, (r.shape[1] // s, r.shape[0] // s), interpolation=cv2.INTER_AREA)
@@ -194,12 +194,12 @@ class Enhancer:
         # own luma, so no upscaled plane is made and its output is ``grow`` times the input
         direct: Callable[[np.ndarray], np.ndarray] | None = None
         grow = 1
-        if residual == "input":
+        if lowres:
             ups = lumas = [cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in crops]
-            direct = self.backend.infer_residual_input  # type: ignore[attr-defined]
-        elif residual and self._reads_low_resolution():
-            ups = lumas = [cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in crops]
-            direct, grow = self.backend.infer_residual_lr, self.scale  # type: ignore[attr-defined]
+            if residual == "input":
+                direct = self.backend.infer_residual_input  # type: ignore[attr-defined]
+            else:
+                direct, grow = self.backend.infer_residual_lr, self.scale  # type: ignore[attr-defined]
         elif residual:  # the luma alone
             ups = lumas = [preprocess_luma(c, self.scale) for c in crops]
             finish = _residual_over
@@ -352,8 +352,9 @@ LARGE_CROP_PX = 256
 output crop of 512 px at x2, 1,024 at x4). In input pixels because that is what the
 low-resolution networks cost: on ONNX Runtime, with the bicubic folded in, espcn took 34.3 /
 34.7 / 36.3 ms for a 256 px crop at x2 / x3 / x4 (espcn-s 6.7 / 7.1 / 7.7; one thread, one
-run on the quiet 2-core machine, ``bench_enhancers.py --backends onnxruntime-residual``). Until the eleventh session it was 512 px of output at every scale, which at x4 sent
-faces of 128 input pixels to espcn-s."""
+run on the quiet 2-core machine, ``bench_enhancers.py --backends onnxruntime-residual``).
+Until the eleventh session it was 512 px of output at every scale, which at x4 sent faces of
+128 input pixels to espcn-s."""
 LARGE_HYSTERESIS = 0.85
 """A crop between this share of :data:`LARGE_CROP_PX` and it keeps the tier of the last call
 that had such a crop, so that a face near the threshold does not switch network every frame."""

@@ -145,7 +145,7 @@ class Yuv420pConverter:
     OpenCV converts: one affine transform per pixel (:data:`BT709_LIMITED`, rounded), then
     each chroma plane the mean of its 2 x 2 block (centred siting), into buffers kept between
     frames. swscale did the same conversion in about 6 ms per 820 x 824 frame (its default
-    bicubic chroma filter; 2.3-3.1 ms with its cheaper filters), this in about 1 ms; they differ
+    bicubic chroma filter; 2.3-3.1 ms with its cheaper filters), this in about 1.5 ms; they differ
     by at most one level of luma and two of chroma (0.05 / 0.25 on average, a real frame).
     Sizes that are not even (AV1 keeps them) go through swscale.
     """

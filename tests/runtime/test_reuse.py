@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import cv2
 import numpy as np
+import pytest
 
 from streamsr._frame import Faces, Frame
 from streamsr.runtime._budget import NoBudget
@@ -57,7 +58,10 @@ class _Counting:
         return [self.enhance(c, residual=residual) for c in crops_per_frame]
 
 
-def test_a_carried_residual_moves_with_the_picture() -> None:
+@pytest.mark.parametrize("px", [SCALE, 1])
+def test_a_carried_residual_moves_with_the_picture(px: int) -> None:
+    """The residual moves by the picture's shift times its own pixels per input pixel: the
+    output's (``scale``), or 1 for a residual averaged to the crop (output at input size)."""
     base = _texture(0, 260)
     box = (40, 40, 200, 200)  # 160 px: a 320 px output crop, large
     first = _frame(base[:220, :220], 0)
@@ -65,16 +69,18 @@ def test_a_carried_residual_moves_with_the_picture() -> None:
     reuse = ResidualReuse(2, SCALE)
     faces = _faces(box)
     assert reuse.plan(first, faces)[1] == {}
-    res = _Counting().enhance([first.rgb24[40:200, 40:200]], residual=True)[0]
+    luma = cv2.cvtColor(first.rgb24[40:200, 40:200], cv2.COLOR_RGB2GRAY).astype(np.float32)
+    res = cv2.resize(luma, (160 * px, 160 * px))
     reuse.keep(first, faces.enhanced, {0: res})
     faces2, carried = reuse.plan(moved, _faces((41, 40, 201, 200)))  # the tracker's new box
     assert list(carried) == [0]
     assert faces2.crop_xyxy is not None and tuple(faces2.crop_xyxy[0].tolist()) == box
     shifted = carried[0]
     assert shifted.shape == res.shape
-    # content at (x, y) in the first frame is at (x - 2, y - 1) now: x4 / x2 in output pixels
-    inner = (slice(20, -20), slice(20, -20))
-    expect = res[22:-18, 24:-16]
+    # content at (x, y) in the first frame is at (x - 2, y - 1) now, in residual pixels
+    m = 10 * px
+    inner = (slice(m, -m), slice(m, -m))
+    expect = res[m + px : -m + px, m + 2 * px : -m + 2 * px]
     err = np.abs(shifted[inner] - expect).mean()
     assert err < 0.1 * np.abs(res[inner] - res[inner].mean()).mean()
 
@@ -188,27 +194,6 @@ def test_small_declined_faces_are_not_carried() -> None:
     for _ in range(3):
         stage.enhance(Work(frame, 0.0, faces=_faces(small)))
     assert net.crops == 2 and metrics.faces_reused == 0 and metrics.enhance_skips == 1
-
-
-def test_a_carried_input_size_residual_moves_by_input_pixels() -> None:
-    """Output at the input's size: the stage asks for residuals averaged to the crop's own size
-    (``residual="input"``), and a carried one moves by the picture's shift in input pixels, not
-    ``scale`` times it."""
-    base = _texture(5, 260)
-    box = (40, 40, 200, 200)
-    first = _frame(base[:220, :220], 0)
-    moved = _frame(base[1:221, 2:222], 1)  # 2 px left and 1 px up
-    reuse = ResidualReuse(2, SCALE)
-    faces = _faces(box)
-    res = cv2.cvtColor(first.rgb24[40:200, 40:200], cv2.COLOR_RGB2GRAY).astype(np.float32)
-    reuse.keep(first, faces.enhanced, {0: res})
-    carried = reuse.plan(moved, _faces((41, 40, 201, 200)))[1]
-    shifted = carried[0]
-    assert shifted.shape == res.shape
-    inner = (slice(10, -10), slice(10, -10))
-    expect = res[11:-9, 12:-8]
-    err = np.abs(shifted[inner] - expect).mean()
-    assert err < 0.1 * np.abs(res[inner] - res[inner].mean()).mean()
 
 
 class _Averaging(_Counting):

@@ -395,15 +395,20 @@ class OnnxRuntimeBackend:
         so.add_session_config_entry(
             "session.intra_op.allow_spinning", "1" if ALLOW_SPINNING else "0"
         )
-        proto = srcnn_to_onnx(model)
-        self._session = ort.InferenceSession(proto.SerializeToString(), so, providers=providers)
         self._model, self._options, self._providers = model, so, providers
+        self._session = self._open(srcnn_to_onnx(model))
         self._residual_up: Any = None  # the upscaled plane's residual graph, built when first asked
         self._residual_lr = None
         self._residual_in: Any = None  # the input-size residual's graph, built when first asked
         if isinstance(model, LowResNet):
-            lr = lowres_lr_to_onnx(model).SerializeToString()
-            self._residual_lr = ort.InferenceSession(lr, so, providers=providers)
+            self._residual_lr = self._open(lowres_lr_to_onnx(model))
+
+    def _open(self, proto: Any) -> Any:
+        """An inference session of ``proto`` with this backend's options and providers."""
+        ort = import_onnxruntime()
+        return ort.InferenceSession(
+            proto.SerializeToString(), self._options, providers=self._providers
+        )
 
     @property
     def reads_low_resolution(self) -> bool:
@@ -427,11 +432,7 @@ class OnnxRuntimeBackend:
         check_luma(y_up)
         x = y_up[:, None].astype(np.float32)
         if self._residual_up is None:
-            ort = import_onnxruntime()
-            levels = srcnn_to_onnx(self._model, residual=True).SerializeToString()
-            self._residual_up = ort.InferenceSession(
-                levels, self._options, providers=self._providers
-            )
+            self._residual_up = self._open(srcnn_to_onnx(self._model, residual=True))
         return self._residual_up.run([RESIDUAL_NAME], {INPUT_NAME: x})[0][:, 0]
 
     def infer_residual_lr(self, y: np.ndarray) -> np.ndarray:
@@ -452,13 +453,10 @@ class OnnxRuntimeBackend:
         The last layer computes the mean itself (:func:`phase_mean_layer`). Only where
         :attr:`reads_low_resolution`."""
         check_luma(y)
-        if not isinstance(self._model, LowResNet):
+        if self._residual_lr is None:
             raise ValueError("infer_residual_input needs a low-resolution network (FSRCNN, ESPCN)")
         if self._residual_in is None:
-            ort = import_onnxruntime()
-            graph = lowres_lr_to_onnx(self._model, at_input_size=True).SerializeToString()
-            self._residual_in = ort.InferenceSession(
-                graph, self._options, providers=self._providers
-            )
+            assert isinstance(self._model, LowResNet)
+            self._residual_in = self._open(lowres_lr_to_onnx(self._model, at_input_size=True))
         x = y[:, None].astype(np.float32)
         return self._residual_in.run([RESIDUAL_NAME], {LR_INPUT_NAME: x})[0][:, 0]
