@@ -10,12 +10,13 @@ queue drops the oldest item, counted; for live streams, where the newest frame w
 A live stage also *pulls* (``Stage(pull=True)``): it takes its next item only once its outbox
 has room for the result, so that no work is spent on a frame a busier stage downstream would
 drop; drops then fall where they cost least, between the decoder and the first stage (the
-frame was only decoded). ``serve``, four 640x480 cameras on the 2-core machine, saturated
-(two runs each, alternated): 16.4 / 16.7 fps out per camera against 13.8 / 15.0, p95 latency
-about the same (355 / 376 ms against 356 / 365), p50 about 20 ms later; below saturation (one
-or two cameras, the videoconf close face) no change beyond noise. Taking frames only when
-there is room, instead of blocking on a full queue with a frame in hand, keeps the frame that
-is taken the newest: blocking queues after the first gave 19 fps there but p95 422 ms.
+frame was only decoded). ``bench_serve.py --cameras 4`` (four 640x480 cameras, the 2-core
+machine saturated; two runs each, alternated): 16.3 / 16.0 fps out per camera against 14.7 /
+14.2, p95 latency about the same (374 / 382 ms against 346 / 380), p50 about 20 ms later;
+below saturation (one or two cameras, the videoconf close face) no change beyond noise. Taking
+frames only when there is room, instead of blocking on a full queue with a frame in hand,
+keeps the frame that is taken the newest: blocking queues after the first gave 19 fps there
+but p95 422 ms.
 """
 
 from __future__ import annotations
