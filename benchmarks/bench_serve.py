@@ -10,6 +10,11 @@ cores of this machine). The separate processes get the same inputs, each its own
 ``--floor`` adds the site with every face left bicubic: what the cameras cost without a
 network, the bound no enhancer can beat.
 
+``wake p50/p90``: how late a thread of this benchmark's own process wakes from a 2 ms sleep
+while the row runs (:class:`WakeProbe`). In a ``serve`` row that process is the server, so the
+figure is what a stage thread waits for the CPU *and* for the interpreter's lock (GIL); in a
+``separate`` row this process only sleeps, so it is the CPU's share alone under the same load.
+
     python benchmarks/bench_serve.py [--cameras 1 2 4 8] [--seconds 10] [--floor] [--json]
 """
 
@@ -23,12 +28,46 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_latency import make_clip
+
+
+class WakeProbe:
+    """A thread that sleeps :data:`SLEEP_S` again and again and records how late it wakes
+    (milliseconds): the OS's scheduling delay plus, in a busy interpreter, the wait for the GIL
+    to run again."""
+
+    SLEEP_S = 0.002
+
+    def __init__(self) -> None:
+        self.late_ms: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wake-probe", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            t = time.perf_counter()
+            time.sleep(self.SLEEP_S)
+            self.late_ms.append(1000.0 * (time.perf_counter() - t - self.SLEEP_S))
+
+    def __enter__(self) -> WakeProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def percentiles(self) -> tuple[float, float] | None:
+        if not self.late_ms:
+            return None
+        q = statistics.quantiles(self.late_ms, n=10)
+        return round(statistics.median(self.late_ms), 2), round(q[-1], 2)
 
 
 def _cpu_self() -> float:
@@ -55,7 +94,8 @@ def run_site(
     site_file.write_text(body)
     site = Site(load_site(site_file))
     c0, t0 = _cpu_self(), time.monotonic()
-    time.sleep(seconds)
+    with WakeProbe() as probe:
+        time.sleep(seconds)
     stats = [r.pipeline.stats for r in site.cameras.values() if r.pipeline is not None]
     wall, cpu = time.monotonic() - t0, _cpu_self() - c0
     shared = site.enhancer_stats()
@@ -66,7 +106,10 @@ def run_site(
         stats_dicts=[s.to_dict() for s in stats],
         cpu=cpu,
         wall=wall,
-        extra={"crops_per_tick": shared[0]["crops_per_tick"] if shared else 0.0},
+        extra={
+            "crops_per_tick": shared[0]["crops_per_tick"] if shared else 0.0,
+            "wake_late_ms": probe.percentiles(),
+        },
     )
 
 
@@ -97,12 +140,20 @@ def run_separate(clip: Path, n: int, seconds: float, tmp: Path) -> dict[str, Any
         ]
         procs.append((subprocess.Popen(cmd, stderr=subprocess.DEVNULL), js))
     cpu = 0.0
-    for p, _ in procs:
-        _, _, usage = os.wait4(p.pid, 0)
-        cpu += usage.ru_utime + usage.ru_stime
+    with WakeProbe() as probe:  # over the processes' whole run, their start included
+        for p, _ in procs:
+            _, _, usage = os.wait4(p.pid, 0)
+            cpu += usage.ru_utime + usage.ru_stime
     wall = time.monotonic() - t0
     stats = [json.loads(js.read_text()) for _, js in procs if js.exists()]
-    return _row("separate", n, stats_dicts=stats, cpu=cpu, wall=wall, extra={})
+    return _row(
+        "separate",
+        n,
+        stats_dicts=stats,
+        cpu=cpu,
+        wall=wall,
+        extra={"wake_late_ms": probe.percentiles()},
+    )
 
 
 def _row(
@@ -132,6 +183,10 @@ def _row(
         "cpu_percent": round(100 * cpu / wall, 1),
         **extra,
     }
+
+
+def _pair(p: tuple[float, float] | None) -> str:
+    return "-" if p is None else f"{p[0]:.1f} / {p[1]:.1f}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     if not a.json:
         print(
             f"{'mode':<14}{'N':>3}{'fps/cam':>9}{'e2e p50':>9}{'p95 max':>9}{'drop %':>8}"
-            f"{'skips':>7}{'CPU %':>7}{'crops/tick':>11}"
+            f"{'skips':>7}{'CPU %':>7}{'crops/tick':>11}{'wake p50/p90':>14}"
         )
         for r in rows:
             print(
@@ -175,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['e2e_p50_ms'] or 0:>9.0f}{r['e2e_p95_ms'] or 0:>9.0f}"
                 f"{r['dropped_percent'] or 0:>8.1f}{r['skips_per_camera']:>7.0f}"
                 f"{r['cpu_percent']:>7.0f}{r.get('crops_per_tick', 0):>11.2f}"
+                f"{_pair(r.get('wake_late_ms')):>14}"
             )
     return 0
 
