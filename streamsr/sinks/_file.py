@@ -207,6 +207,8 @@ class FileSink(Closing):
     default per codec (:data:`DEFAULT_CRF`, :data:`DEFAULT_PRESET`). Every stream in
     ``audio_from`` is copied unchanged; audio packets of other streams are dropped and counted.
     The file is created, and the encoder opened, at construction: an error there leaves no file.
+    ``low_delay`` (live outputs): H.264 with x264's slice threads, each frame encoded before the
+    next is taken; otherwise its frame threads, which encode several frames at once (faster).
     """
 
     def __init__(
@@ -222,8 +224,10 @@ class FileSink(Closing):
         audio_from: Sequence[AudioStream] = (),
         audio_optional: bool = False,
         overwrite: bool = False,
+        low_delay: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.low_delay = bool(low_delay)
         self.size_wh = _check_size(size_wh)
         self.time_base = _check_time_base(time_base)
         self.rate = _check_rate(rate)
@@ -325,6 +329,11 @@ class FileSink(Closing):
             ctx.color_primaries = 1  # AVCOL_PRI_BT709
             ctx.color_trc = 1  # AVCOL_TRC_BT709
             ctx.thread_count = 0  # encoder picks (all cores)
+            if self.codec == "h264":
+                # PyAV asks for slice threads by default: x264 then encodes each frame on all
+                # its threads before the call returns (one frame of delay, what a live output
+                # wants). A file is faster with x264's frame threads, several frames at once.
+                ctx.thread_type = "SLICE" if self.low_delay else "FRAME"
             if self.codec == "hevc" and fragmented:
                 ctx.codec_tag = "hvc1"  # FFmpeg's default "hev1" does not play on Apple devices
             for stream in audio:

@@ -157,6 +157,7 @@ def open_sink(
         audio_from=audio_from,
         audio_optional=live,
         overwrite=spec.overwrite,
+        low_delay=live,
     )
 
 

@@ -70,9 +70,10 @@ class SegmentedFileSink(Closing):
         if not parent.is_dir():
             raise SinkError(f"output directory does not exist: {parent}")
         self.segment_seconds = float(segment_seconds)
+        # segments record live inputs: an encoder with one frame of delay (low_delay)
         self._kw = dict(
             size_wh=size_wh, time_base=time_base, rate=rate, codec=codec, crf=crf, preset=preset,
-            audio_from=list(audio_from), audio_optional=True,
+            audio_from=list(audio_from), audio_optional=True, low_delay=True,
         )  # fmt: skip
         self.audio_packets_written = 0
         self.size_wh = size_wh

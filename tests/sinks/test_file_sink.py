@@ -229,6 +229,31 @@ def test_colours_survive_and_are_tagged_bt709(tmp_path: Path) -> None:
         assert np.abs(back[h // 2, i * w // 5 + w // 10].astype(int) - c).max() <= 3
 
 
+def _x264_setting(path: Path, key: str) -> int:
+    """A number from the encoder settings x264 writes into the stream (its SEI text)."""
+    data = path.read_bytes()
+    start = data.index(b"x264 - core")
+    settings = data[start : data.index(b"\x00", start)].decode("ascii", "replace")
+    return int(settings.split(f" {key}=", 1)[1].split()[0])
+
+
+@pytest.mark.parametrize("low_delay", [True, False])
+def test_h264_threads_are_slices_for_live_outputs_and_frames_for_files(
+    tmp_path: Path, low_delay: bool
+) -> None:
+    size = (320, 240)
+    out = tmp_path / "t.mkv"
+    with FileSink(out, size_wh=size, time_base=TB, low_delay=low_delay) as sink:
+        for i in range(5):
+            sink.write(Frame(rgb24=gradient(size, i), pts=i, time_base=TB, index=i))
+    threads = _x264_setting(out, "threads")
+    sliced = _x264_setting(out, "sliced_threads")
+    # one thread (a 1-core machine) leaves x264 nothing to choose
+    assert sliced == (1 if low_delay and threads > 1 else 0)
+    with VideoSource(out) as src:
+        assert sum(isinstance(f, Frame) for f in src.read()) == 5
+
+
 def test_frames_need_a_pts() -> None:
     with pytest.raises(ValueError, match="pts must be an integer"):
         Frame(rgb24=gradient((64, 48), 0), pts=None, time_base=Fraction(1, 1000), index=0)  # type: ignore[arg-type]
