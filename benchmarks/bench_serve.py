@@ -64,7 +64,7 @@ class WakeProbe:
         self._thread.join(timeout=5)
 
     def percentiles(self) -> tuple[float, float] | None:
-        if not self.late_ms:
+        if len(self.late_ms) < 2:  # quantiles need two samples
             return None
         q = statistics.quantiles(self.late_ms, n=10)
         return round(statistics.median(self.late_ms), 2), round(q[-1], 2)
