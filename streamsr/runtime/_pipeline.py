@@ -286,16 +286,10 @@ class Pipeline:
         self._queues = q = {k: make_queue(policy, size, drop) for k in names}
         stop = self._stop
         batched = not self.live and self.options.runtime.max_latency_ms is None
-        pull = self.live  # a live stage takes a frame only when its result has room
         self._stages = [
             Stage("decode", source=self._decode, outbox=q["decoded"], stop=stop),
             Stage(
-                "detect",
-                fn=self.faces.detect,
-                inbox=q["decoded"],
-                outbox=q["detected"],
-                stop=stop,
-                pull=pull,
+                "detect", fn=self.faces.detect, inbox=q["decoded"], outbox=q["detected"], stop=stop
             ),
             Stage(
                 "enhance",
@@ -305,7 +299,6 @@ class Pipeline:
                 inbox=q["detected"],
                 outbox=q["enhanced"],
                 stop=stop,
-                pull=pull,
             ),
             Stage(
                 "compose",
@@ -313,7 +306,6 @@ class Pipeline:
                 inbox=q["enhanced"],
                 outbox=q["composed"],
                 stop=stop,
-                pull=pull,
             ),
         ]
         out = OutputLoop(

@@ -6,17 +6,6 @@ at the stop event, so a failing stage (which sets it) releases all the others.
 Two queue policies (:data:`QueuePolicy`): ``"block"`` (a full queue makes the producer wait:
 nothing is lost, for files) and ``"drop_oldest"`` (:class:`LatestQueue`: a put into a full
 queue drops the oldest item, counted; for live streams, where the newest frame wins).
-
-A live stage also *pulls* (``Stage(pull=True)``): it takes its next item only once its outbox
-has room for the result, so that no work is spent on a frame a busier stage downstream would
-drop; drops then fall where they cost least, between the decoder and the first stage (the
-frame was only decoded). ``bench_serve.py --cameras 4`` (four 640x480 cameras, the 2-core
-machine saturated; two runs each, alternated): 16.3 / 16.0 fps out per camera against 14.7 /
-14.2, p95 latency about the same (374 / 382 ms against 346 / 380), p50 about 20 ms later;
-below saturation (one or two cameras, the videoconf close face) no change beyond noise. Taking
-frames only when there is room, instead of blocking on a full queue with a frame in hand,
-keeps the frame that is taken the newest: blocking queues after the first gave 19 fps there
-but p95 422 ms.
 """
 
 from __future__ import annotations
@@ -120,19 +109,6 @@ def put(q: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
     return False
 
 
-def wait_for_room(q: queue.Queue[Any], stop: threading.Event) -> bool:
-    """Wait until ``q`` holds fewer than its ``maxsize`` items (any, when unbounded); False
-    once ``stop`` is set. Only the queue's one producer may rely on the room staying there."""
-    if q.maxsize <= 0:
-        return not stop.is_set()
-    with q.not_full:
-        while q._qsize() >= q.maxsize:
-            if stop.is_set():
-                return False
-            q.not_full.wait(POLL_S)
-    return not stop.is_set()
-
-
 def get(q: queue.Queue[Any], stop: threading.Event) -> Any:
     """Blocking get; returns ``END`` once ``stop`` is set."""
     while not stop.is_set():
@@ -147,8 +123,6 @@ class Stage(threading.Thread):
     """One worker: a producer (``source`` given) or a ``fn`` from ``inbox`` to ``outbox``.
 
     An exception is stored in ``error``, the stop event is set, and the caller re-raises it.
-    ``pull``: take the next item only once the outbox has room for its result
-    (:func:`wait_for_room`; live stages, whose outboxes drop the oldest item when full).
     """
 
     def __init__(
@@ -163,7 +137,6 @@ class Stage(threading.Thread):
         timer: StageTimer | None = None,
         fn_many: Callable[[list[Any]], list[Any]] | None = None,
         max_batch: int = 1,
-        pull: bool = False,
     ) -> None:
         super().__init__(name=f"streamsr-{name}", daemon=True)
         if (fn is None) == (source is None):
@@ -172,7 +145,6 @@ class Stage(threading.Thread):
         self.stop, self.inbox, self.outbox = stop, inbox, outbox
         self.fn, self.source = fn, source
         self.fn_many, self.max_batch = fn_many, max_batch
-        self.pull = pull
         self.timer = timer or StageTimer()
         self.error: BaseException | None = None
 
@@ -206,8 +178,6 @@ class Stage(threading.Thread):
         waiting) when ``fn_many`` is given; results leave in the order the items came."""
         assert self.inbox is not None and self.fn is not None
         while True:
-            if self.pull and not wait_for_room(self.outbox, self.stop):
-                return
             item = get(self.inbox, self.stop)
             if item is END:
                 put(self.outbox, END, self.stop)

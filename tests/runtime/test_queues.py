@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 
 import pytest
 
 from streamsr.runtime import _threads
-from streamsr.runtime._threads import (
-    END,
-    LatestQueue,
-    Stage,
-    make_queue,
-    network_threads,
-    put,
-    wait_for_room,
-)
+from streamsr.runtime._threads import END, LatestQueue, Stage, make_queue, network_threads, put
 
 
 def test_latest_queue_drops_the_oldest() -> None:
@@ -38,54 +29,6 @@ def test_block_policy_loses_nothing_and_put_gives_up_on_stop() -> None:
     stop.set()
     assert not put(q, 3, stop)  # full: waits only until stop, then says so
     assert [q.get_nowait(), q.get_nowait()] == [1, 2]
-
-
-def test_a_pulling_stage_spends_no_work_on_results_that_would_be_dropped() -> None:
-    """Live: a fast producer, a pulling stage, a slow consumer, every queue dropping the oldest.
-    The stage's results are never dropped; what is dropped was only produced; nothing is lost
-    unaccounted and order holds."""
-    stop = threading.Event()
-    dropped_in: list[int] = []
-    dropped_out: list[int] = []
-    inbox, outbox = LatestQueue(1, dropped_in.append), LatestQueue(1, dropped_out.append)
-    calls: list[int] = []
-
-    def work(i: int) -> int:
-        calls.append(i)
-        return i
-
-    stage = Stage("x", fn=work, inbox=inbox, outbox=outbox, stop=stop, pull=True)
-    stage.start()
-    consumed: list[int] = []
-
-    def consume() -> None:
-        while (item := outbox.get(timeout=30)) is not END:
-            consumed.append(item)
-            time.sleep(0.004)  # a slower stage downstream
-
-    consumer = threading.Thread(target=consume)
-    consumer.start()
-    n = 200
-    for i in range(n):
-        inbox.put(i)
-        time.sleep(0.0005)
-    inbox.put(END)
-    stage.join(timeout=30)
-    consumer.join(timeout=30)
-    assert not stage.is_alive() and not consumer.is_alive()
-    assert dropped_out == []
-    assert calls == consumed
-    assert sorted(dropped_in + calls) == list(range(n))
-    assert consumed == sorted(consumed)
-
-
-def test_waiting_for_room_gives_up_on_stop() -> None:
-    stop = threading.Event()
-    q = LatestQueue(1, lambda _item: None)
-    assert wait_for_room(q, stop)
-    q.put(1)
-    stop.set()
-    assert not wait_for_room(q, stop)
 
 
 def test_stages_keep_order_batch_and_end() -> None:
