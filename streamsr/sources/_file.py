@@ -47,6 +47,7 @@ from av.packet import Packet
 from av.sidedata.sidedata import Type as SideDataType
 from av.stream import Disposition
 from av.video.frame import VideoFrame
+from av.video.reformatter import VideoReformatter
 from av.video.stream import VideoStream
 
 from streamsr._av import error_message
@@ -156,6 +157,10 @@ class VideoSource(Closing):
         if self._qp:  # FFmpeg's H.264 decoder then exports each frame's macroblock quantisers
             ctx = self._video.codec_context
             ctx.options = {**dict(ctx.options), "export_side_data": "venc_params"}
+        # One converter for the stream's life: ``VideoFrame.to_ndarray`` makes a new one per
+        # frame, and each new swscale context starts (and then stops) a worker thread per core.
+        # On one thread: the pipeline already runs its stages side by side (issue 13, session 14).
+        self._reformatter = VideoReformatter()
         self._closed = False
         self.rotation = 0
         if self._stored:
@@ -463,9 +468,11 @@ class VideoSource(Closing):
         self._check_size(vf.width, vf.height)
         if vf.colorspace == _AVCOL_SPC_UNSPECIFIED and (vf.height >= 720 or vf.width >= 1280):
             # Untagged HD: read it with BT.709, as players (FFmpeg, mpv, browsers) do.
-            rgb: np.ndarray = vf.to_ndarray(format="rgb24", src_colorspace="ITU709")
+            rgb: np.ndarray = self._reformatter.reformat(
+                vf, format="rgb24", src_colorspace="ITU709", threads=1
+            ).to_ndarray()
         else:
-            rgb = vf.to_ndarray(format="rgb24")
+            rgb = self._reformatter.reformat(vf, format="rgb24", threads=1).to_ndarray()
         if self.rotation:
             rgb = np.ascontiguousarray(np.rot90(rgb, self.rotation // 90))
         return rgb
