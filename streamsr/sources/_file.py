@@ -47,7 +47,7 @@ from av.packet import Packet
 from av.sidedata.sidedata import Type as SideDataType
 from av.stream import Disposition
 from av.video.frame import VideoFrame
-from av.video.reformatter import VideoReformatter
+from av.video.reformatter import Colorspace, VideoReformatter
 from av.video.stream import VideoStream
 
 from streamsr._av import error_message
@@ -469,7 +469,7 @@ class VideoSource(Closing):
         if vf.colorspace == _AVCOL_SPC_UNSPECIFIED and (vf.height >= 720 or vf.width >= 1280):
             # Untagged HD: read it with BT.709, as players (FFmpeg, mpv, browsers) do.
             rgb: np.ndarray = self._reformatter.reformat(
-                vf, format="rgb24", src_colorspace="ITU709", threads=1
+                vf, format="rgb24", src_colorspace=Colorspace.ITU709, threads=1
             ).to_ndarray()
         else:
             rgb = self._reformatter.reformat(vf, format="rgb24", threads=1).to_ndarray()
