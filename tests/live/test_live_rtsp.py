@@ -431,6 +431,70 @@ def test_hls_over_http(tmp_path: Path) -> None:
         server.server_close()
 
 
+def test_mjpeg_camera_over_http_in_order_and_live(tmp_path: Path) -> None:
+    """An IP or USB-bridge camera's MJPEG over HTTP (``multipart/x-mixed-replace``, each JPEG
+    with its length), served on 127.0.0.1 in real time: every frame read whole, in order, on
+    the live clock, and the pipeline records it."""
+    import http.server
+
+    import cv2
+
+    def picture(k: int) -> bytes:
+        img = np.full((120, 160, 3), 30 + 4 * k, np.uint8)  # frame k: its level, JPEG-proof
+        return cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+
+    jpegs = [picture(k) for k in range(50)]
+
+    class Camera(http.server.BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+            self.end_headers()
+            t0 = time.monotonic()
+            try:
+                for k, jpg in enumerate(jpegs):
+                    time.sleep(max(0.0, t0 + k / 30 - time.monotonic()))
+                    head = b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
+                    self.wfile.write(head % len(jpg) + jpg + b"\r\n")
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Camera)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/video"
+    try:
+        with LiveSource(url, timeout=5.0, reconnect_attempts=0) as src:
+            assert src.spec.kind == "http"
+            frames = []
+            for f in src.frames():
+                frames.append(f)
+                if len(frames) == 30:
+                    break
+        levels = [float(f.rgb24.mean()) for f in frames]
+        ks = [(v - 30) / 4 for v in levels]
+        assert all(abs(k - round(k)) < 0.3 for k in ks), levels  # each a whole picture
+        assert all(b > a for a, b in itertools.pairwise(ks)), levels  # in order
+        assert all(f.size_wh == (160, 120) and f.time_base == LIVE_TIME_BASE for f in frames)
+        assert all(b.pts > a.pts for a, b in itertools.pairwise(frames))
+        span = (frames[-1].pts - frames[0].pts) * float(LIVE_TIME_BASE)
+        assert span > 0.5 * (round(ks[-1]) - round(ks[0])) / 30  # paced: the live clock
+        out = tmp_path / "camera.mp4"
+        with Pipeline(url, [out], scale=2, device="cpu", **FAST) as p:
+            st = p.run(duration_s=3)
+        assert st.frames_out > 0
+        with av.open(str(out)) as c:
+            decoded = [f for f in c.decode(video=0)]
+        written = st.to_dict()["outputs"][str(out)]["frames_written"]
+        assert len(decoded) == written > 0 and decoded[0].width == 320
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_auto_reads_the_quantisers_of_an_rtsp_camera(
     rtsp_server: RtspServer, tmp_path: Path
 ) -> None:
