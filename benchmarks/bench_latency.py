@@ -13,7 +13,15 @@ For each case (resolution x number of faces) it:
    on both, takes the difference of the times (CLOCK_MONOTONIC) at which its last packet first
    arrived.
 
-That difference is the **added latency**: decode, detect, enhance, compose, encode, publishing
+``--input camera`` measures instead the path of a video call, a webcam into a virtual camera:
+the clip is served as a USB or IP camera sends it, MJPEG over HTTP (``multipart/x-mixed-replace``,
+each JPEG whole, with its length: no parser waits for the next frame), by a separate process that
+paces it in real time and notes when each frame's last byte was written; the pipeline iterates
+its output frames, which is where a virtual camera sink takes them, and the added latency is the
+time from a frame's last byte sent to its enhanced frame coming out (the v4l2loopback write
+itself, about a millisecond, is left out). No encode, no RTSP, no H.264 parser on either side.
+
+With RTSP (the default), that difference is the **added latency**: decode, detect, enhance, compose, encode, publishing
 and the server's relay, minus what a viewer of the camera itself would see. It includes one frame
 that FFmpeg's H.264 parser at the viewer holds until the next frame begins (the camera's viewer
 holds one too, and so does streamsr's input: those cancel). It prints p50/p95 of it, the output
@@ -22,7 +30,8 @@ pipeline's own per-stage latencies over the measured seconds.
 
     python benchmarks/bench_latency.py [--resolutions 640x480,1280x720] [--faces 1,2]
         [--seconds 10] [--warmup 3] [--max-latency-ms MS] [--output-size scaled|input]
-        [--arch A] [--weights PATH] [--close-face] [--pipeline pipelines/videoconf.toml] [--json]
+        [--arch A] [--weights PATH] [--close-face] [--pipeline pipelines/videoconf.toml]
+        [--input rtsp|camera] [--json]
 
 Numbers depend on everything else the machine runs: say what it ran when you report them.
 """
@@ -143,6 +152,82 @@ def make_clip(
         out.mux(vs.encode(None))
 
 
+def camera(clip: str, port: int) -> None:
+    """Camera process (``--input camera``): serve ``clip`` looped as MJPEG over HTTP to one
+    client at a time, paced at 30 fps, and print ``S code t`` when each frame's last byte was
+    written (CLOCK_MONOTONIC). JPEGs are encoded before ``READY``, as a camera's encoder would
+    be done with them."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    with av.open(clip) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    jpegs = [
+        cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])[
+            1
+        ].tobytes()
+        for f in frames
+    ]
+    codes = [read_stamp(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)) for f in frames]
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+            self.end_headers()
+            t0, i = _now(), 0
+            try:
+                while True:
+                    wait = t0 + i / 30.0 - _now()
+                    if wait > 0:
+                        time.sleep(wait)
+                    k = i % len(jpegs)
+                    head = b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
+                    self.wfile.write(head % len(jpegs[k]) + jpegs[k] + b"\r\n")
+                    self.wfile.flush()
+                    print(f"S {codes[k]} {_now():.6f}", flush=True)
+                    i += 1
+            except (BrokenPipeError, ConnectionResetError):
+                return
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    print("READY", flush=True)
+    server.serve_forever()
+
+
+class CameraFeed(threading.Thread):
+    """The camera process of ``--input camera`` and when it sent each frame number."""
+
+    def __init__(self, clip: Path, port: int) -> None:
+        super().__init__(daemon=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--camera", str(clip), str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY"):
+            self.proc.kill()
+            raise RuntimeError(f"camera process did not start: {line!r}")
+        self.times: dict[int, list[float]] = defaultdict(list)
+        self.start()
+
+    def run(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            _, code, t = line.split()
+            if code != "None":
+                self.times[int(code)].append(float(t))
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
 def viewer(url: str) -> None:
     """Viewer process: read ``url`` and print ``F t`` for every frame and ``C code t`` for every
     new stamped frame number, where t is when the frame's last packet arrived (CLOCK_MONOTONIC
@@ -255,6 +340,36 @@ def latencies(direct: Arrivals, view: Arrivals, since: float) -> list[float]:
     return out
 
 
+class Iterated(threading.Thread):
+    """``--input camera``'s viewer: iterates the pipeline (where a virtual camera sink takes its
+    frames) and notes when each stamped frame number came out, as :class:`Arrivals` does."""
+
+    def __init__(self, pipeline: Any, stop: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.pipeline, self.stop = pipeline, stop
+        self.times: dict[int, list[float]] = defaultdict(list)
+        self.frames = 0
+        self.first_frame_at: float | None = None
+        self.error: str | None = None
+
+    def run(self) -> None:
+        last: int | None = None
+        try:
+            for frame in self.pipeline:
+                t = _now()
+                self.frames += 1
+                if self.first_frame_at is None:
+                    self.first_frame_at = t
+                code = read_stamp(frame.rgb24[..., 1])  # black/white blocks: any channel reads
+                if code is not None and code != last:
+                    self.times[code].append(t)
+                    last = code
+                if self.stop.is_set():
+                    return
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+
+
 def run_case(
     size_wh: tuple[int, int], faces: int, args: argparse.Namespace, enhancer: Any, tmp: Path
 ) -> dict[str, Any]:
@@ -264,48 +379,61 @@ def run_case(
     clip = tmp / f"clip_{w}x{h}_{faces}.mp4"
     make_clip(clip, size_wh, faces, close=args.close_face)
     port = _free_port()
-    server = subprocess.Popen(
-        [
-            GST_PYTHON,
-            str(SERVER),
-            "--port",
-            str(port),
-            "--loop",
-            f"in={clip}",
-            "--relay",
-            "push=view",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    server: Any = None
+    feed: CameraFeed | None = None
+    if args.input == "camera":
+        feed = CameraFeed(clip, port)
+        location, outputs = f"http://127.0.0.1:{port}/", None
+    else:
+        server = subprocess.Popen(
+            [
+                GST_PYTHON,
+                str(SERVER),
+                "--port",
+                str(port),
+                "--loop",
+                f"in={clip}",
+                "--relay",
+                "push=view",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        location, outputs = f"rtsp://127.0.0.1:{port}/in", [f"rtsp://127.0.0.1:{port}/push"]
     try:
-        line = server.stdout.readline() if server.stdout else ""
-        if not line.startswith("READY"):
-            raise RuntimeError(f"RTSP server did not start: {line!r}")
-        base = f"rtsp://127.0.0.1:{port}"
+        if server is not None:
+            line = server.stdout.readline() if server.stdout else ""
+            if not line.startswith("READY"):
+                raise RuntimeError(f"RTSP server did not start: {line!r}")
         stop = threading.Event()
         if args.pipeline_options is not None:
-            pipeline = Pipeline(
-                f"{base}/in", [f"{base}/push"], enhancer=enhancer, options=args.pipeline_options
-            )
+            pipeline = Pipeline(location, outputs, enhancer=enhancer, options=args.pipeline_options)
         else:
             options: dict[str, Any] = dict(status_every_s=0, output_size=args.output_size)
             if args.max_latency_ms is not None:
                 options["max_latency_ms"] = args.max_latency_ms
-            pipeline = Pipeline(f"{base}/in", [f"{base}/push"], enhancer=enhancer, **options)
-        direct, view = Arrivals(f"{base}/in", stop), Arrivals(f"{base}/view", stop)
+            pipeline = Pipeline(location, outputs, enhancer=enhancer, **options)
         errors: list[BaseException] = []
+        direct: Any
+        view: Any
+        if feed is not None:
+            direct, view = feed, Iterated(pipeline, stop)
+            runner: threading.Thread = view
+            view.start()
+        else:
+            base = f"rtsp://127.0.0.1:{port}"
+            direct, view = Arrivals(f"{base}/in", stop), Arrivals(f"{base}/view", stop)
 
-        def run() -> None:
-            try:
-                pipeline.run()  # until closed below
-            except Exception as exc:
-                errors.append(exc)
+            def run() -> None:
+                try:
+                    pipeline.run()  # until closed below
+                except Exception as exc:
+                    errors.append(exc)
 
-        runner = threading.Thread(target=run, daemon=True)
-        runner.start()
-        direct.start()
-        view.start()
+            runner = threading.Thread(target=run, daemon=True)
+            runner.start()
+            direct.start()
+            view.start()
         deadline = _now() + 60
         while view.first_frame_at is None and _now() < deadline:
             if view.error is not None or not runner.is_alive():
@@ -340,9 +468,12 @@ def run_case(
         runner.join(timeout=30)
         if errors:
             raise RuntimeError(f"pipeline: {errors[0]}")
-        for r in (direct, view):
-            if r.error is not None:
-                raise RuntimeError(f"reader {r.url}: {r.error}")
+        if feed is None:
+            for r in (direct, view):
+                if r.error is not None:
+                    raise RuntimeError(f"reader {r.url}: {r.error}")
+        elif view.error is not None:
+            raise RuntimeError(f"pipeline: {view.error}")
         if len(lat) == 0:
             raise RuntimeError("no frame number was seen on both streams")
         return {
@@ -361,8 +492,11 @@ def run_case(
             "stages_ms": stages,
         }
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+        if feed is not None:
+            feed.close()
 
 
 def _now() -> float:
@@ -380,6 +514,9 @@ def _free_port() -> int:
 def main() -> int:
     if len(sys.argv) == 3 and sys.argv[1] == "--viewer":  # before importing torch (via streamsr)
         viewer(sys.argv[2])
+        return 0
+    if len(sys.argv) == 4 and sys.argv[1] == "--camera":
+        camera(sys.argv[2], int(sys.argv[3]))
         return 0
     from streamsr.enhance._srcnn import ARCHS
 
@@ -412,6 +549,13 @@ def main() -> int:
         help="take the faces, enhance, compose and live settings of a pipeline file (for "
         "example pipelines/videoconf.toml); its input and outputs are replaced by the RTSP test",
     )
+    ap.add_argument(
+        "--input",
+        choices=("rtsp", "camera"),
+        default="rtsp",
+        help="camera: MJPEG over HTTP in, the iterated frames out (a webcam into a virtual "
+        "camera: no encoder, no H.264 parser); rtsp: RTSP in and out",
+    )
     ap.add_argument("--json", action="store_true", help="print a JSON list of results")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
@@ -419,7 +563,7 @@ def main() -> int:
     from streamsr.enhance._options import EnhanceOptions
     from streamsr.sources._live import parse_size
 
-    if not SERVER.exists() or not Path(GST_PYTHON).exists():
+    if args.input == "rtsp" and (not SERVER.exists() or not Path(GST_PYTHON).exists()):
         print(f"needs {GST_PYTHON} with GStreamer's RTSP server (see {SERVER})", file=sys.stderr)
         return 2
     args.pipeline_options = None
@@ -452,6 +596,7 @@ def main() -> int:
                 r["output_size"] = args.output_size
                 r["close_face"] = args.close_face
                 r["pipeline"] = str(args.pipeline) if args.pipeline else None
+                r["input"] = args.input
                 results.append(r)
                 if not args.json:
                     print(

@@ -30,6 +30,10 @@ Method = Callable[[np.ndarray], np.ndarray]  # LR RGB uint8 -> SR RGB uint8 at s
 @dataclass
 class FaceCrops:
     crops: list[np.ndarray] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)
+    """For each crop, the index of the path it was cut from."""
+    sides: list[int] = field(default_factory=list)
+    """For each crop, its side in the image before the resize."""
     images: int = 0
     unreadable: int = 0
     too_small: int = 0
@@ -69,6 +73,8 @@ def face_crops(paths: Sequence[Path], *, size: int = HR_SIZE) -> FaceCrops:
                 out.crops.append(
                     _square_resize(np.ascontiguousarray(rgb[y0 : y0 + side, x0 : x0 + side]), size)
                 )
+                out.sources.append(k)
+                out.sides.append(side)
     return out
 
 

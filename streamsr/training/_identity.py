@@ -124,6 +124,65 @@ def identity_report(
     return report
 
 
+VERIFY_THRESHOLD = 0.6
+"""dlib's own same-person threshold on the embedding distance."""
+
+
+def identification_report(
+    gallery: np.ndarray,
+    gallery_ids: Sequence[str],
+    probes: Mapping[str, np.ndarray],
+    probe_ids: Sequence[str],
+    *,
+    baseline: str = "bicubic",
+) -> dict[str, dict[str, Any]]:
+    """Identification against *other* photos of the people, per method.
+
+    ``gallery``: (G, 128) embeddings of one original photo per person, ``gallery_ids`` their
+    names (distinct); ``probes``: per method, (P, 128) embeddings of that method's output for
+    each probe face, a different photo of person ``probe_ids[i]``, who is in the gallery.
+    Reported: rank-1 (the nearest gallery photo is the probe's person), the share of probes
+    within :data:`VERIFY_THRESHOLD` of their person's photo, and the mean distance to it; for
+    every method but ``baseline``, the paired differences from the baseline's (distance and
+    rank-1, each with a 95 % bootstrap interval over the probes).
+    """
+    if baseline not in probes:
+        raise ValueError(f"the baseline {baseline!r} is not among the methods")
+    index = {name: i for i, name in enumerate(gallery_ids)}
+    if len(index) != len(gallery_ids):
+        raise ValueError("gallery_ids must be distinct, one photo per person")
+    try:
+        own = np.array([index[name] for name in probe_ids])
+    except KeyError as exc:
+        raise ValueError(f"probe of {exc.args[0]!r}, who has no gallery photo") from exc
+    hits: dict[str, np.ndarray] = {}
+    dist: dict[str, np.ndarray] = {}
+    for m, e in probes.items():
+        if len(e) != len(own):
+            raise ValueError(f"{m}: {len(e)} embeddings for {len(own)} probes")
+        d = np.linalg.norm(e[:, None, :] - gallery[None, :, :], axis=2)
+        hits[m] = (np.argmin(d, axis=1) == own).astype(np.float64)
+        dist[m] = d[np.arange(len(own)), own]
+    report: dict[str, dict[str, Any]] = {}
+    for m in probes:
+        r: dict[str, Any] = {
+            "rank1": round(float(hits[m].mean()), 4),
+            "verified": round(float(np.mean(dist[m] < VERIFY_THRESHOLD)), 4),
+            "distance": round(float(dist[m].mean()), 4),
+        }
+        if m != baseline:
+            dd = dist[m] - dist[baseline]
+            dh = hits[m] - hits[baseline]
+            r.update(
+                diff_vs_bicubic=round(float(dd.mean()), 4),
+                diff_ci95=tuple(round(v, 4) for v in bootstrap_ci(dd)),
+                rank1_diff=round(float(dh.mean()), 4),
+                rank1_diff_ci95=tuple(round(v, 4) for v in bootstrap_ci(dh)),
+            )
+        report[m] = r
+    return report
+
+
 class IdentityCollector:
     """Embeddings gathered face by face during an evaluation (see :func:`identity_report`)."""
 

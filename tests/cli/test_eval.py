@@ -15,7 +15,7 @@ import pytest
 from _media import shared
 
 from streamsr._errors import ConfigError
-from streamsr.training._identity import bootstrap_ci, identity_report
+from streamsr.training._identity import bootstrap_ci, identification_report, identity_report
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -41,6 +41,31 @@ def test_identity_report_on_known_embeddings() -> None:
     assert r["model"]["rank1"] == 1.0 and "diff_vs_bicubic" not in r["bicubic"]
     swapped = identity_report(orig, {"bicubic": near, "model": far})
     assert swapped["model"]["diff_ci95"][0] > 0
+
+
+def test_identification_against_other_photos_on_known_embeddings() -> None:
+    rng = np.random.default_rng(2)
+    people = [f"p{i}" for i in range(50)]
+    centre = rng.normal(size=(50, 128))
+    centre /= np.linalg.norm(centre, axis=1, keepdims=True)
+    gallery = centre + rng.normal(scale=0.03, size=centre.shape)  # one photo per person
+    who = rng.permutation(50)[:30]  # 30 people have a second photo
+    truth = centre[who] + rng.normal(scale=0.03, size=(30, 128))
+    # bicubic lands halfway to someone else for the first ten probes, the model on the truth
+    blurred = truth.copy()
+    blurred[:10] = 0.4 * truth[:10] + 0.6 * centre[(who[:10] + 1) % 50]
+    probes = {"bicubic": blurred, "model": truth, "original": truth}
+    r = identification_report(gallery, people, probes, [people[i] for i in who])
+    assert r["model"]["rank1"] == 1.0 and r["bicubic"]["rank1"] == pytest.approx(20 / 30, abs=1e-4)
+    assert r["model"]["rank1_diff"] == pytest.approx(10 / 30, abs=1e-4)
+    lo, hi = r["model"]["rank1_diff_ci95"]
+    assert 0 < lo <= r["model"]["rank1_diff"] <= hi
+    assert r["model"]["diff_ci95"][1] < 0 and r["model"]["verified"] == 1.0
+    assert "rank1_diff" not in r["bicubic"]
+    with pytest.raises(ValueError, match="no gallery photo"):
+        identification_report(gallery, people, probes, ["nobody"] * 30)
+    with pytest.raises(ValueError, match="distinct"):
+        identification_report(gallery, ["same"] * 50, probes, ["same"] * 30)
 
 
 def test_bootstrap_ci_covers_the_mean_and_shrinks_with_more_data() -> None:
