@@ -155,7 +155,7 @@ def add_file_flags(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     o = p.add_argument_group("outputs")
     o.add_argument("--codec", choices=("h264", "hevc", "av1"))
     o.add_argument("--crf", type=int, help="encoder quality (default: 20 for h264)")
-    o.add_argument("--preset", help="encoder preset (default: veryfast; superfast when live)")
+    o.add_argument("--preset", help="encoder preset (default: veryfast; ultrafast when live)")
     g.add_argument(
         "--max-input-pixels",
         type=int,

@@ -254,6 +254,30 @@ def test_h264_threads_are_slices_for_live_outputs_and_frames_for_files(
         assert sum(isinstance(f, Frame) for f in src.read()) == 5
 
 
+@pytest.mark.parametrize(
+    ("live", "preset", "subme"),
+    [(True, None, 0), (False, None, 2), (True, "superfast", 1)],
+    ids=["live-default-ultrafast", "file-default-veryfast", "live-named-preset"],
+)
+def test_live_recordings_default_to_the_cheapest_preset(
+    tmp_path: Path, live: bool, preset: str | None, subme: int
+) -> None:
+    from streamsr.sinks import OutputSpec
+    from streamsr.sinks._options import open_sink
+
+    out = tmp_path / "rec.mkv"
+    size = (320, 240)
+    sink = open_sink(
+        OutputSpec(location=str(out), preset=preset), size_wh=size, time_base=TB, rate=30, live=live
+    )
+    with sink:
+        for i in range(5):
+            sink.write(Frame(rgb24=gradient(size, i), pts=i, time_base=TB, index=i))
+    assert _x264_setting(out, "subme") == subme  # x264: ultrafast 0, superfast 1, veryfast 2
+    with VideoSource(out) as src:
+        assert sum(isinstance(f, Frame) for f in src.read()) == 5
+
+
 def test_frames_need_a_pts() -> None:
     with pytest.raises(ValueError, match="pts must be an integer"):
         Frame(rgb24=gradient((64, 48), 0), pts=None, time_base=Fraction(1, 1000), index=0)  # type: ignore[arg-type]
