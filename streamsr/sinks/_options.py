@@ -114,8 +114,10 @@ def open_sink(
     threads: 4.7 ms of CPU a frame against superfast's 10.8, for 16 % more bytes and 0.33 dB
     lower PSNR against its input; a four-camera ``serve`` on two cores went from 14.6 / 15.2 to
     19.3 / 19.2 fps per camera, p95 395 / 355 to 249 / 230 ms (README, Speed, fourteenth
-    session). Offline ones take the codec's default. ``audio_from``: input audio streams a file output copies (live, one
-    its container cannot hold is left out with a warning rather than failing the recording).
+    session). Offline ones take the codec's default.
+
+    ``audio_from``: input audio streams a file output copies (live, one its container cannot
+    hold is left out with a warning rather than failing the recording).
     """
     from streamsr.sinks._file import FileSink
     from streamsr.sinks._preview import PreviewSink
